@@ -1,0 +1,39 @@
+"""Environment construction for three families: classic control, MinAtar and Atari (ALE v5).
+
+Public API:
+* `env_family(env_id)` -> "classic" | "minatar" | "atari" (ValueError for anything else).
+* `PROTOCOLS`, `protocol_settings(name)`: the Atari protocols machado2018 / nature2015 as
+  `EnvConfig` settings; `ATARI_FIXED`: the preprocessing facts shared by both.
+* `make_env(cfg, seed, evaluation=False)`: a gymnasium env with the contract documented there.
+
+Importing this package is cheap: gymnasium, minatar and ale-py are imported on first use, and
+ale-py (the optional extra `dqnlab[atari]`) only for Atari ids.
+"""
+
+from __future__ import annotations
+
+from dqnlab.envs.families import (
+    CLASSIC_IDS,
+    LUNAR_LANDER_ID,
+    MINATAR_GAMES,
+    MINATAR_IDS,
+    box2d_available,
+    classic_ids,
+    env_family,
+)
+from dqnlab.envs.make import make_env
+from dqnlab.envs.protocols import ATARI_FIXED, PROTOCOLS, protocol_settings
+
+__all__ = [
+    "ATARI_FIXED",
+    "CLASSIC_IDS",
+    "LUNAR_LANDER_ID",
+    "MINATAR_GAMES",
+    "MINATAR_IDS",
+    "PROTOCOLS",
+    "box2d_available",
+    "classic_ids",
+    "env_family",
+    "make_env",
+    "protocol_settings",
+]
