@@ -1,0 +1,22 @@
+"""dqnlab analysis: run directories -> tidy tables -> metrics with CIs -> paper figures and tables.
+
+Reads only the run-directory contract (docs/run_directory.md). Modules, in data-flow order:
+`load` (tables + problems), `normalization` (score tables), `metrics` (rliable aggregates),
+`figures` / `style` (matplotlib), `tables` (CSV + LaTeX), `cli` (`dqnlab analyze`).
+"""
+
+from analysis.errors import AnalysisError
+from analysis.load import RunProblem, RunTables, check_comparable, load_runs
+from analysis.normalization import normalize, reference_for
+from analysis.style import variant_colors
+
+__all__ = [
+    "AnalysisError",
+    "RunProblem",
+    "RunTables",
+    "check_comparable",
+    "load_runs",
+    "normalize",
+    "reference_for",
+    "variant_colors",
+]
