@@ -1,0 +1,158 @@
+"""The registry of the six Rainbow components, and the variant-name grammar.
+
+A component is data: the config fields it sets when switched on, and the couplings that follow from
+it, declared here and nowhere else. The preset holds every field's "off" value (textbook DQN), so
+`rainbow-no-X` differs from `rainbow` by exactly the fields of X (tested in tests/test_components.py).
+
+Grammar (canonical order double, dueling, per, nstep, c51, noisy):
+  dqn                 no component
+  rainbow             all six
+  rainbow-no-X[-no-Y] all but X (and Y)
+  dqn+X+Y             only X and Y
+  X,Y                 comma list, same as dqn+X+Y
+Every subset has exactly one canonical name (`variant_name`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+from dqnlab.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    paper: str
+    settings: Mapping[str, Any]
+    """Config fields (dotted keys) and the values they take when the component is on."""
+    couplings: tuple[str, ...]
+    """What switching the component on implies beyond its own flag, in words (shown by `dqnlab components`)."""
+
+
+COMPONENTS: tuple[Component, ...] = (
+    Component(
+        "double",
+        "van Hasselt et al. 2016, https://arxiv.org/abs/1509.06461",
+        {"agent.double": True},
+        ("the online network selects the bootstrap action, the target network evaluates it",),
+    ),
+    Component(
+        "dueling",
+        "Wang et al. 2016, https://arxiv.org/abs/1511.06581",
+        {"network.dueling": True},
+        ("value and advantage streams; advantages centred by their mean over actions",),
+    ),
+    Component(
+        "per",
+        "Schaul et al. 2016, https://arxiv.org/abs/1511.05952",
+        {"replay.prioritized": True},
+        (
+            "proportional prioritized sampler (alpha = replay.priority_exponent)",
+            "per-sample losses weighted by importance weights (beta annealed to 1), normalized by their max",
+            "priorities updated after every gradient step; new transitions enter at the max priority seen",
+        ),
+    ),
+    Component(
+        "nstep",
+        "Sutton 1988; Hessel et al. 2018, https://arxiv.org/abs/1710.02298",
+        {"replay.n_step": 3},
+        ("n = 3 step returns; bootstrap with gamma^n (or gamma^k when the episode is cut after k steps)",),
+    ),
+    Component(
+        "c51",
+        "Bellemare et al. 2017, https://arxiv.org/abs/1707.06887",
+        {"network.num_atoms": 51, "agent.loss": "cross_entropy"},
+        (
+            "categorical head with 51 atoms on [network.v_min, network.v_max]",
+            "target = the categorical projection of r + gamma^n z (Bellemare et al. 2017, eq. 7)",
+            "cross-entropy loss; with per, priorities come from that loss instead of |TD error|",
+        ),
+    ),
+    Component(
+        "noisy",
+        "Fortunato et al. 2018, https://arxiv.org/abs/1706.10295",
+        {"network.noisy": True, "explore.epsilon_start": 0.0, "explore.epsilon_end": 0.0},
+        (
+            "factorized Gaussian NoisyLinear layers in the head, sigma0 = network.noisy_sigma0",
+            "no epsilon-greedy exploration in training (epsilon 0); evaluation keeps eval.epsilon",
+            "noise resampled every step; mean weights (no noise) in evaluation",
+        ),
+    ),
+)
+
+REGISTRY: dict[str, Component] = {c.name: c for c in COMPONENTS}
+COMPONENT_NAMES: tuple[str, ...] = tuple(c.name for c in COMPONENTS)
+
+
+def canonical(names: Iterable[str]) -> tuple[str, ...]:
+    """Sort component names into canonical order, rejecting unknown names and duplicates."""
+    names = list(names)
+    for n in names:
+        if n not in REGISTRY:
+            raise ConfigError(
+                f"unknown component {n!r}; choose from {', '.join(COMPONENT_NAMES)}"
+            )
+    if len(set(names)) != len(names):
+        raise ConfigError(f"component listed twice in {'+'.join(names)!r}")
+    return tuple(n for n in COMPONENT_NAMES if n in names)
+
+
+def parse_variant(spec: str) -> tuple[str, ...]:
+    """Parse a variant spec (see module docstring) into canonical component names."""
+    s = spec.strip().lower()
+    if not s:
+        raise ConfigError("empty variant spec; try dqn, rainbow, rainbow-no-per or dqn+double")
+    if s == "dqn":
+        return ()
+    if s == "rainbow":
+        return COMPONENT_NAMES
+    if s.startswith("rainbow-no-"):
+        removed = s[len("rainbow-no-"):].split("-no-")
+        return tuple(n for n in COMPONENT_NAMES if n not in canonical(removed))
+    if s.startswith("dqn+"):
+        return canonical(s[len("dqn+"):].split("+"))
+    if "," in s:
+        return canonical(p.strip() for p in s.split(",") if p.strip())
+    if "+" in s:
+        return canonical(s.split("+"))
+    return canonical([s])
+
+
+def variant_name(components: Iterable[str]) -> str:
+    """The one canonical name of a subset of components."""
+    comps = canonical(components)
+    if not comps:
+        return "dqn"
+    if len(comps) == len(COMPONENT_NAMES):
+        return "rainbow"
+    if len(comps) == len(COMPONENT_NAMES) - 1:
+        (missing,) = (n for n in COMPONENT_NAMES if n not in comps)
+        return f"rainbow-no-{missing}"
+    return "dqn+" + "+".join(comps)
+
+
+def settings_for(components: Iterable[str]) -> dict[str, Any]:
+    """The merged config settings of the enabled components (keys never collide; tested)."""
+    out: dict[str, Any] = {}
+    for name in canonical(components):
+        out.update(REGISTRY[name].settings)
+    return out
+
+
+def all_subsets() -> list[tuple[str, ...]]:
+    """All 64 subsets, smallest first."""
+    return [c for k in range(len(COMPONENT_NAMES) + 1) for c in combinations(COMPONENT_NAMES, k)]
+
+
+def leave_one_out() -> list[str]:
+    """rainbow, the six rainbow-no-X, and dqn: the Rainbow paper's ablation (Hessel et al. 2018, Fig. 3)."""
+    return ["rainbow", *(f"rainbow-no-{n}" for n in COMPONENT_NAMES), "dqn"]
+
+
+def add_one() -> list[str]:
+    """dqn, the six dqn+X, and rainbow."""
+    return ["dqn", *(f"dqn+{n}" for n in COMPONENT_NAMES), "rainbow"]

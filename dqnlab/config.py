@@ -1,0 +1,273 @@
+"""The frozen, typed config that fully describes a run.
+
+Every knob is a dataclass field whose `doc` metadata is shown by `dqnlab train --help`; units are
+part of the names (`*_steps` are agent steps, `*_frames` emulator frames). Nothing is global: a run
+is `Config` + seed, and `config.json` in the run directory is `to_dict(config)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dqnlab.errors import ConfigError
+
+
+def knob(default: Any, doc: str) -> Any:
+    """A config field with its documentation (shown in `--help`)."""
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    id: str = knob("CartPole-v1", "gymnasium id: a classic-control id, MinAtar/<Game>-v1 or ALE/<Game>-v5")
+    family: str = knob("classic", "env family, derived from the id: classic | minatar | atari")
+    protocol: str = knob("none", "Atari evaluation protocol: machado2018 | nature2015 (none otherwise)")
+    frame_skip: int = knob(1, "emulator frames per agent step (frame = step * frame_skip)")
+    sticky_action_prob: float = knob(0.0, "probability that the emulator repeats the previous action")
+    noop_max: int = knob(0, "up to this many random no-op actions at reset (0 = none)")
+    terminal_on_life_loss: bool = knob(False, "treat a life loss as terminal for bootstrapping (no reset)")
+    reward_clip: bool = knob(False, "clip rewards to [-1, 1] for learning (scores stay raw)")
+    max_episode_frames: int | None = knob(None, "episode cap in emulator frames (Atari)")
+    max_episode_steps: int | None = knob(None, "episode cap in agent steps (None = gymnasium default)")
+    frame_stack: int = knob(1, "observations stacked along the first axis")
+    screen_size: int = knob(84, "Atari frames are resized to screen_size x screen_size grayscale")
+    full_action_space: bool = knob(False, "Atari: all 18 actions instead of the minimal set")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    torso: str = knob("mlp", "feature extractor: mlp | minatar (conv 16 3x3) | nature (Mnih et al. 2015)")
+    hidden_sizes: tuple[int, ...] = knob((512, 512), "fully connected layers after the torso")
+    dueling: bool = knob(False, "dueling head: V(s) + A(s,a) - mean_a A(s,a) (Wang et al. 2016)")
+    noisy: bool = knob(False, "factorized Gaussian NoisyLinear layers in the head (Fortunato et al. 2018)")
+    noisy_sigma0: float = knob(0.5, "initial noise scale sigma0 of NoisyLinear")
+    num_atoms: int = knob(1, "atoms of the return distribution; 1 = scalar Q (C51 uses 51)")
+    v_min: float = knob(-10.0, "lowest atom of the categorical support")
+    v_max: float = knob(10.0, "highest atom of the categorical support")
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    capacity: int = knob(50_000, "replay capacity in transitions")
+    n_step: int = knob(1, "multi-step return length n (bootstrap with gamma^n)")
+    prioritized: bool = knob(False, "proportional prioritized sampling (Schaul et al. 2016)")
+    priority_exponent: float = knob(0.5, "PER alpha: sampling probability ~ priority^alpha")
+    importance_exponent_start: float = knob(0.4, "PER beta at step 0, annealed linearly to the end value")
+    importance_exponent_end: float = knob(1.0, "PER beta at the end of the budget")
+    priority_eps: float = knob(1e-6, "added to |TD error| (or loss) so no transition has priority 0")
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    gamma: float = knob(0.99, "discount factor")
+    double: bool = knob(False, "Double Q-learning target: online net selects, target net evaluates")
+    loss: str = knob("huber", "huber | mse (scalar heads) | cross_entropy (categorical heads)")
+    learning_rate: float = knob(1e-4, "Adam learning rate")
+    adam_eps: float = knob(3.125e-4, "Adam epsilon")
+    batch_size: int = knob(128, "transitions per gradient update")
+    min_replay_steps: int = knob(500, "agent steps collected before the first update (warm-up)")
+    update_period_steps: int = knob(2, "agent steps between gradient updates")
+    target_update_period_steps: int = knob(100, "agent steps between target network updates")
+    target_update_tau: float = knob(1.0, "1.0 = hard copy; < 1 = Polyak averaging at each target update")
+    max_grad_norm: float | None = knob(10.0, "clip the global gradient norm (None = no clipping)")
+
+
+@dataclass(frozen=True)
+class ExploreConfig:
+    epsilon_start: float = knob(1.0, "training epsilon at step 0")
+    epsilon_end: float = knob(0.01, "training epsilon after the decay")
+    epsilon_decay_steps: int = knob(10_000, "agent steps of linear decay, counted after the warm-up")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    period_steps: int = knob(2_500, "agent steps between evaluations (one is always run at the end)")
+    episodes: int = knob(10, "episodes per evaluation")
+    epsilon: float = knob(0.001, "evaluation epsilon")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    log_period_steps: int = knob(1_000, "agent steps between rows of progress.csv")
+    checkpoint_period_steps: int = knob(10_000, "agent steps between checkpoints (0 = only at the end)")
+
+
+@dataclass(frozen=True)
+class Config:
+    variant: str = knob("dqn", "canonical variant name, derived from the components")
+    components: tuple[str, ...] = knob((), "enabled Rainbow components, canonical order")
+    preset: str = knob("classic", "hyperparameter preset the config started from")
+    seed: int = knob(0, "seed of every random number generator of the run")
+    total_steps: int = knob(30_000, "training budget in agent steps")
+    env: EnvConfig = field(default_factory=EnvConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    explore: ExploreConfig = field(default_factory=ExploreConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    @property
+    def total_frames(self) -> int:
+        return self.total_steps * self.env.frame_skip
+
+
+# ----------------------------------------------------------------------------------------------
+# Walking, overriding and (de)serializing
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def iter_fields(cls: type = Config, prefix: str = "") -> Iterator[tuple[str, Any, Any, str]]:
+    """Yield (dotted key, type, default, doc) for every leaf field."""
+    hints = _field_types(cls)
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        key = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(tp):
+            yield from iter_fields(tp, key + ".")
+        else:
+            yield key, tp, f.default, f.metadata.get("doc", "")
+
+
+def leaf_type(key: str) -> Any:
+    for k, tp, _, _ in iter_fields():
+        if k == key:
+            return tp
+    raise ConfigError(f"unknown config key {key!r} (see `dqnlab train --help` for the list)")
+
+
+def type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def parse_value(key: str, raw: Any) -> Any:
+    """Convert `raw` (a string from the command line, or a Python value) to the type of `key`."""
+    tp = leaf_type(key)
+    try:
+        return _coerce(tp, raw)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"bad value for {key} (expects {type_name(tp)}): {raw!r}") from e
+
+
+def _coerce(tp: Any, raw: Any) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if raw is None or (isinstance(raw, str) and raw.lower() in ("none", "null")):
+            if type(None) in args:
+                return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(inner[0], raw)
+    if origin is tuple:
+        items = raw
+        if isinstance(raw, str):
+            items = [s for s in raw.strip("()[] ").split(",") if s.strip()]
+        return tuple(_coerce(args[0], x) for x in items)
+    if tp is bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in ("true", "1", "yes", "on"):
+            return True
+        if isinstance(raw, str) and raw.lower() in ("false", "0", "no", "off"):
+            return False
+        raise ValueError(raw)
+    if tp is int:
+        if isinstance(raw, bool):
+            raise ValueError(raw)
+        if isinstance(raw, float) and not raw.is_integer():
+            raise ValueError(raw)
+        if isinstance(raw, str):
+            value = float(raw.replace("_", ""))
+            if not value.is_integer():
+                raise ValueError(raw)
+            return int(value)
+        return int(raw)
+    if tp is float:
+        if isinstance(raw, bool):
+            raise ValueError(raw)
+        return float(raw)
+    if tp is str:
+        if not isinstance(raw, str):
+            raise ValueError(raw)
+        return raw
+    raise TypeError(f"unsupported config type {tp}")
+
+
+def replace_path(cfg: Any, key: str, value: Any) -> Any:
+    """`dataclasses.replace` along a dotted path."""
+    head, _, rest = key.partition(".")
+    if not rest:
+        return dataclasses.replace(cfg, **{head: value})
+    return dataclasses.replace(cfg, **{head: replace_path(getattr(cfg, head), rest, value)})
+
+
+def get_path(cfg: Any, key: str) -> Any:
+    for part in key.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
+
+
+def apply_settings(cfg: Config, settings: Mapping[str, Any]) -> Config:
+    """Apply dotted-key settings, each type-checked against its field."""
+    for key, raw in settings.items():
+        cfg = replace_path(cfg, key, parse_value(key, raw))
+    return cfg
+
+
+def parse_set_args(pairs: list[str]) -> dict[str, str]:
+    """`["a.b=1", ...]` -> `{"a.b": "1"}`; keys are checked against the config."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set expects key=value, got {pair!r}")
+        leaf_type(key.strip())
+        out[key.strip()] = value.strip()
+    return out
+
+
+def to_dict(cfg: Config) -> dict[str, Any]:
+    def convert(x: Any) -> Any:
+        if dataclasses.is_dataclass(x):
+            return {f.name: convert(getattr(x, f.name)) for f in dataclasses.fields(x)}
+        if isinstance(x, tuple):
+            return [convert(v) for v in x]
+        return x
+
+    return convert(cfg)
+
+
+def from_dict(data: Mapping[str, Any]) -> Config:
+    """Inverse of `to_dict`; extra keys (such as `meta`) are ignored, missing ones take defaults."""
+
+    def build(cls: type, d: Mapping[str, Any], prefix: str) -> Any:
+        hints = _field_types(cls)
+        kwargs = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in d:
+                continue
+            tp = hints[f.name]
+            if dataclasses.is_dataclass(tp):
+                kwargs[f.name] = build(tp, d[f.name], prefix + f.name + ".")
+            else:
+                kwargs[f.name] = parse_value(prefix + f.name, d[f.name])
+        return cls(**kwargs)
+
+    return build(Config, data, "")
+
+
+def help_text() -> str:
+    """Every `--set` key with its type, default and doc, for `--help`."""
+    lines = []
+    for key, tp, default, doc in iter_fields():
+        default_s = "" if default is dataclasses.MISSING else f" [{default}]"
+        lines.append(f"  {key} ({type_name(tp)}){default_s}: {doc}")
+    return "\n".join(lines)

@@ -1,0 +1,226 @@
+"""Hyperparameter presets per env family, and the one function that resolves a run's config.
+
+Each preset gives every field its "component off" value (textbook DQN); the registry in
+`components.py` switches components on; `--set` overrides come last. Sources:
+
+* `atari`: Hessel et al. 2018 (Rainbow), Table 1, in agent steps (frames / 4): Adam lr 6.25e-5,
+  eps 1.5e-4; 80k frames of warm-up; target period 32k frames; replay 1M; batch 32; update every
+  4 steps; n=3; 51 atoms on [-10, 10]; PER alpha 0.5, beta 0.4 -> 1; sigma0 0.5; without noisy,
+  epsilon 1 -> 0.01 over 250k frames. Budget 200M frames. The protocol (machado2018 / nature2015)
+  fills the env settings.
+* `classic`: Obando-Ceron & Castro 2021 ("Revisiting Rainbow"), classic control: MLP 2x512,
+  batch 128, replay 50k, warm-up 500, update period 2, target period 100, lr 1e-4 (LunarLander
+  1e-3), Adam eps 3.125e-4, budget 30k steps (LunarLander 120k), vmax 200 (LunarLander 300,
+  MountainCar 100).
+  CartPole-v1 differs, because Revisiting Rainbow tuned for CartPole-v0's 200-step cap: v1 caps
+  episodes at 500 steps, so learning needs more steps. We use a 50k budget and lr 5e-4 (vmax 200
+  already covers the largest discounted return, 1/(1-0.99) = 100): MEASURED-CARTPOLE
+* `minatar`: Revisiting Rainbow, MinAtar: conv 16 3x3 stride 1 (then fc 128 as in MinAtar's own
+  DQN), batch 32, replay 100k, warm-up 1000, update period 4, target period 1000, lr 1e-4,
+  Adam eps 3.125e-4, vmax 100, budget 10M steps.
+
+The epsilon decay of the small-scale presets (1 -> 0.01 over 10k / 250k agent steps) and the scalar
+loss (MSE for classic control, Huber elsewhere) are our choices; they are recorded in config.json.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from dqnlab import components as comps
+from dqnlab.config import Config, apply_settings
+from dqnlab.envs import env_family, protocol_settings
+from dqnlab.errors import ConfigError
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "atari": {
+        "total_steps": 50_000_000,
+        "network.torso": "nature",
+        "network.hidden_sizes": (512,),
+        "network.v_min": -10.0,
+        "network.v_max": 10.0,
+        "replay.capacity": 1_000_000,
+        "agent.loss": "huber",
+        "agent.learning_rate": 6.25e-5,
+        "agent.adam_eps": 1.5e-4,
+        "agent.batch_size": 32,
+        "agent.min_replay_steps": 20_000,
+        "agent.update_period_steps": 4,
+        "agent.target_update_period_steps": 8_000,
+        "explore.epsilon_decay_steps": 62_500,
+        "eval.period_steps": 250_000,
+        "eval.episodes": 10,
+        "eval.epsilon": 0.001,
+        "run.log_period_steps": 10_000,
+        "run.checkpoint_period_steps": 250_000,
+    },
+    "classic": {
+        "total_steps": 30_000,
+        "network.torso": "mlp",
+        "network.hidden_sizes": (512, 512),
+        "network.v_min": -200.0,
+        "network.v_max": 200.0,
+        "replay.capacity": 50_000,
+        "agent.loss": "mse",
+        "agent.learning_rate": 1e-4,
+        "agent.adam_eps": 3.125e-4,
+        "agent.batch_size": 128,
+        "agent.min_replay_steps": 500,
+        "agent.update_period_steps": 2,
+        "agent.target_update_period_steps": 100,
+        "explore.epsilon_decay_steps": 10_000,
+        "eval.period_steps": 2_500,
+        "eval.episodes": 10,
+        "eval.epsilon": 0.001,
+        "run.log_period_steps": 1_000,
+        "run.checkpoint_period_steps": 10_000,
+    },
+    "minatar": {
+        "total_steps": 10_000_000,
+        "network.torso": "minatar",
+        "network.hidden_sizes": (128,),
+        "network.v_min": -100.0,
+        "network.v_max": 100.0,
+        "replay.capacity": 100_000,
+        "agent.loss": "huber",
+        "agent.learning_rate": 1e-4,
+        "agent.adam_eps": 3.125e-4,
+        "agent.batch_size": 32,
+        "agent.min_replay_steps": 1_000,
+        "agent.update_period_steps": 4,
+        "agent.target_update_period_steps": 1_000,
+        "explore.epsilon_decay_steps": 250_000,
+        "eval.period_steps": 100_000,
+        "env.sticky_action_prob": 0.1,
+        "eval.episodes": 10,
+        "eval.epsilon": 0.001,
+        "run.log_period_steps": 10_000,
+        "run.checkpoint_period_steps": 100_000,
+    },
+}
+
+# Per-env adjustments inside a family's preset (see the module docstring for why).
+ENV_ADJUSTMENTS: dict[str, dict[str, Any]] = {
+    "CartPole-v1": {
+        "total_steps": 50_000,
+        "agent.learning_rate": 5e-4,
+    },
+    "LunarLander-v3": {
+        "total_steps": 120_000,
+        "agent.learning_rate": 1e-3,
+        "network.v_min": -300.0,
+        "network.v_max": 300.0,
+    },
+    "MountainCar-v0": {"network.v_min": -100.0, "network.v_max": 100.0},
+}
+
+DEFAULT_PROTOCOL = "machado2018"
+
+
+def family_of(env_id: str) -> str:
+    try:
+        return env_family(env_id)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+
+
+def default_preset(env_id: str) -> str:
+    return family_of(env_id)
+
+
+def env_settings(env_id: str, protocol: str | None) -> dict[str, Any]:
+    """The `env.*` settings of an env id under a protocol (Atari only)."""
+    family = family_of(env_id)
+    out: dict[str, Any] = {"env.id": env_id, "env.family": family}
+    if family == "atari":
+        name = protocol or DEFAULT_PROTOCOL
+        try:
+            settings = protocol_settings(name)
+        except (KeyError, ValueError):
+            raise ConfigError(f"unknown protocol {name!r}; choose machado2018 or nature2015") from None
+        for key, value in settings.items():
+            out[f"env.{key}"] = value
+        out["env.protocol"] = name
+    elif protocol not in (None, "none"):
+        raise ConfigError(f"--protocol applies to Atari envs only, not {env_id}")
+    return out
+
+
+def resolve_config(
+    env_id: str,
+    components: str = "dqn",
+    *,
+    seed: int = 0,
+    total_steps: int | None = None,
+    preset: str | None = None,
+    protocol: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Preset, then env and protocol, then components, then overrides; validated."""
+    enabled = comps.parse_variant(components)
+    preset = preset or default_preset(env_id)
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+    settings: dict[str, Any] = dict(PRESETS[preset])
+    settings.update(ENV_ADJUSTMENTS.get(env_id, {}))
+    settings.update(env_settings(env_id, protocol))
+    settings.update(comps.settings_for(enabled))
+    settings.update(
+        variant=comps.variant_name(enabled), components=enabled, preset=preset, seed=seed
+    )
+    if total_steps is not None:
+        settings["total_steps"] = total_steps
+    cfg = apply_settings(Config(), settings)
+    cfg = apply_settings(cfg, dict(overrides or {}))
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: Config) -> None:
+    """Reject configs that cannot run, with a one-line reason."""
+    checks = [
+        (cfg.total_steps > 0, f"the budget must be positive, got --steps {cfg.total_steps}"),
+        (cfg.seed >= 0, f"the seed must be >= 0, got {cfg.seed}"),
+        (cfg.network.num_atoms >= 1, "network.num_atoms must be >= 1"),
+        (
+            cfg.network.num_atoms == 1 or cfg.network.v_min < cfg.network.v_max,
+            f"c51 needs v_min < v_max, got [{cfg.network.v_min}, {cfg.network.v_max}]",
+        ),
+        (
+            (cfg.network.num_atoms > 1) == (cfg.agent.loss == "cross_entropy"),
+            f"agent.loss={cfg.agent.loss} does not fit a head with {cfg.network.num_atoms} atom(s): "
+            "categorical heads use cross_entropy, scalar heads huber or mse",
+        ),
+        (cfg.agent.loss in ("huber", "mse", "cross_entropy"), f"unknown loss {cfg.agent.loss!r}"),
+        (cfg.network.torso in ("mlp", "minatar", "nature"), f"unknown torso {cfg.network.torso!r}"),
+        (cfg.replay.n_step >= 1, "replay.n_step must be >= 1"),
+        (cfg.replay.capacity >= cfg.agent.batch_size, "replay.capacity must be >= agent.batch_size"),
+        (0.0 <= cfg.replay.priority_exponent, "replay.priority_exponent must be >= 0"),
+        (cfg.replay.priority_eps > 0, "replay.priority_eps must be > 0"),
+        (0.0 < cfg.agent.gamma <= 1.0, "agent.gamma must be in (0, 1]"),
+        (cfg.agent.learning_rate > 0, "agent.learning_rate must be > 0"),
+        (cfg.agent.batch_size >= 1, "agent.batch_size must be >= 1"),
+        (cfg.agent.update_period_steps >= 1, "agent.update_period_steps must be >= 1"),
+        (cfg.agent.target_update_period_steps >= 1, "agent.target_update_period_steps must be >= 1"),
+        (0.0 < cfg.agent.target_update_tau <= 1.0, "agent.target_update_tau must be in (0, 1]"),
+        (cfg.agent.max_grad_norm is None or cfg.agent.max_grad_norm > 0, "agent.max_grad_norm must be > 0"),
+        (0.0 <= cfg.explore.epsilon_end <= 1.0 and 0.0 <= cfg.explore.epsilon_start <= 1.0,
+         "epsilons must be in [0, 1]"),
+        (cfg.explore.epsilon_decay_steps >= 0, "explore.epsilon_decay_steps must be >= 0"),
+        (0.0 <= cfg.eval.epsilon <= 1.0, "eval.epsilon must be in [0, 1]"),
+        (cfg.eval.episodes >= 1, "eval.episodes must be >= 1"),
+        (cfg.eval.period_steps >= 1, "eval.period_steps must be >= 1"),
+        (cfg.run.log_period_steps >= 1, "run.log_period_steps must be >= 1"),
+        (cfg.run.checkpoint_period_steps >= 0, "run.checkpoint_period_steps must be >= 0"),
+        (cfg.env.frame_stack >= 1 and cfg.env.frame_skip >= 1, "frame_stack and frame_skip must be >= 1"),
+        (all(math.isfinite(v) for v in (cfg.network.v_min, cfg.network.v_max)), "v_min/v_max must be finite"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
+    if cfg.components != comps.canonical(cfg.components):
+        raise ConfigError(f"components must be in canonical order, got {cfg.components}")
+    if cfg.variant != comps.variant_name(cfg.components):
+        raise ConfigError(f"variant {cfg.variant!r} does not match components {cfg.components}")
