@@ -1,0 +1,200 @@
+"""Replay = storage (a preallocated frame ring) + n-step accumulator + sampler.
+
+Storage keeps ONE frame per slot. A stacked observation at slot i is frames [i-S+1 .. i] of its
+stream, so an Atari transition costs one 84x84 uint8 frame plus a few bytes, not two stacked states.
+An episode of T steps takes S-1 + 1 + T slots: at reset the first S-1 frames of the stacked reset
+observation (whatever padding the env used is reproduced exactly), then one slot per observation;
+the last one, the final observation, is never a sample start. With S = 1 (vector or MinAtar
+observations) a slot holds the whole observation.
+
+Slot i becomes a sampleable transition once the accumulator knows its n-step return: the batch then
+holds obs = stack(i), action[i], ret[i], discount[i] and next_obs = stack(i + k[i]). Writing slot p
+invalidates p itself and p+1 .. p+S-1, whose stacks would now reach into overwritten frames.
+
+Several env copies write to separate streams (equal contiguous segments of the ring), so frames of
+one episode stay contiguous.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from dqnlab.replay.accumulator import NStepAccumulator
+from dqnlab.replay.samplers import PrioritizedSampler, UniformSampler
+
+
+class Batch(NamedTuple):
+    indices: np.ndarray  # [B] slots, for priority updates
+    obs: np.ndarray  # [B, *obs_shape]
+    action: np.ndarray  # [B] int64
+    ret: np.ndarray  # [B] float32, n-step return (learning units)
+    discount: np.ndarray  # [B] float32, gamma^k or 0
+    next_obs: np.ndarray  # [B, *obs_shape]
+    weights: np.ndarray | None  # [B] float32 importance weights (PER) or None
+
+
+class ReplayBuffer:
+    def __init__(
+        self,
+        capacity: int,
+        obs_shape: tuple[int, ...],
+        obs_dtype: np.dtype,
+        *,
+        stack: int = 1,
+        n_step: int = 1,
+        gamma: float = 0.99,
+        prioritized: bool = False,
+        alpha: float = 0.5,
+        priority_eps: float = 1e-6,
+        num_streams: int = 1,
+        seed: int = 0,
+    ) -> None:
+        self.stack, self.num_streams = stack, num_streams
+        self.obs_shape = tuple(obs_shape)
+        frame_shape = self.obs_shape[1:] if stack > 1 else self.obs_shape
+        if stack > 1 and self.obs_shape[0] != stack:
+            raise ValueError(f"stacked observations must have {stack} frames first, got {obs_shape}")
+        self.segment = capacity // num_streams
+        if self.segment < n_step + stack + 2:
+            raise ValueError("replay capacity too small for n-step and frame stacking")
+        self.capacity = self.segment * num_streams
+        # np.zeros maps lazily: untouched pages cost no memory until written.
+        self.frames = np.zeros((self.capacity, *frame_shape), dtype=obs_dtype)
+        self.action = np.zeros(self.capacity, dtype=np.int32)
+        self.ret = np.zeros(self.capacity, dtype=np.float32)
+        self.discount = np.zeros(self.capacity, dtype=np.float32)
+        self.steps = np.zeros(self.capacity, dtype=np.uint8)
+        self.sampler = (
+            PrioritizedSampler(self.capacity, alpha, priority_eps)
+            if prioritized
+            else UniformSampler(self.capacity)
+        )
+        self.accumulators = [NStepAccumulator(n_step, gamma) for _ in range(num_streams)]
+        self.pos = np.zeros(num_streams, dtype=np.int64)  # next position to write, per stream
+        self.current = np.full(num_streams, -1, dtype=np.int64)  # slot of the latest observation
+        self.filled = np.zeros(num_streams, dtype=np.int64)  # slots written at least once, per stream
+        self.rng = np.random.default_rng(seed)
+        self._history = np.arange(-stack + 1, 1)
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def _write(self, stream: int, frame: np.ndarray) -> int:
+        base, p = stream * self.segment, int(self.pos[stream])
+        slot = base + p
+        stale = base + (p + np.arange(self.stack)) % self.segment
+        self.sampler.remove(stale)
+        self.frames[slot] = frame
+        self.pos[stream] = (p + 1) % self.segment
+        self.filled[stream] = max(self.filled[stream], p + 1)
+        return slot
+
+    def start_episode(self, stream: int, obs: np.ndarray) -> None:
+        """Record the first observation of an episode."""
+        if self.stack > 1:
+            for frame in obs[:-1]:
+                self._write(stream, frame)
+            self.current[stream] = self._write(stream, obs[-1])
+        else:
+            self.current[stream] = self._write(stream, obs)
+        self.accumulators[stream].pending.clear()
+
+    def add(
+        self,
+        stream: int,
+        action: int,
+        reward: float,
+        next_obs: np.ndarray,
+        terminal: bool,
+        truncated: bool,
+    ) -> None:
+        """Record a step from the current observation of `stream`.
+
+        `reward` in learning units (already clipped where the protocol says so); `terminal`: no
+        bootstrapping past this step (termination, or a life loss under nature2015); `truncated`:
+        time limit. After a termination or truncation call `start_episode` with the reset observation.
+        """
+        slot = int(self.current[stream])
+        if slot < 0:
+            raise RuntimeError("call start_episode before add")
+        self.action[slot] = action
+        self.current[stream] = self._write(stream, next_obs[-1] if self.stack > 1 else next_obs)
+        emitted = self.accumulators[stream].add(slot, reward, terminal, truncated)
+        if emitted:
+            slots = np.fromiter((e.slot for e in emitted), dtype=np.int64, count=len(emitted))
+            self.ret[slots] = [e.ret for e in emitted]
+            self.discount[slots] = [e.discount for e in emitted]
+            self.steps[slots] = [e.steps for e in emitted]
+            self.sampler.add(slots)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self.sampler.count
+
+    def _stack(self, slots: np.ndarray) -> np.ndarray:
+        if self.stack == 1:
+            return self.frames[slots]
+        base = (slots // self.segment) * self.segment
+        offsets = (slots - base)[:, None] + self._history[None, :]
+        return self.frames[base[:, None] + offsets % self.segment]
+
+    def sample(self, batch_size: int, beta: float = 1.0) -> Batch:
+        idx, weights = self.sampler.sample(batch_size, self.rng, beta)
+        base = (idx // self.segment) * self.segment
+        next_idx = base + (idx - base + self.steps[idx]) % self.segment
+        return Batch(
+            indices=idx,
+            obs=self._stack(idx),
+            action=self.action[idx].astype(np.int64),
+            ret=self.ret[idx],
+            discount=self.discount[idx],
+            next_obs=self._stack(next_idx),
+            weights=weights,
+        )
+
+    def update_priorities(self, indices: np.ndarray, priorities: np.ndarray) -> None:
+        self.sampler.update(indices, priorities)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes allocated by the storage and the sampler (the real arrays, not a formula)."""
+        arrays = [self.frames, self.action, self.ret, self.discount, self.steps, self.sampler.valid]
+        if isinstance(self.sampler, PrioritizedSampler):
+            arrays.append(self.sampler.tree.nodes)
+        return sum(a.nbytes for a in arrays)
+
+    # -- checkpointing --------------------------------------------------------------------------
+
+    _ARRAYS = ("frames", "action", "ret", "discount", "steps")
+
+    def _written_slots(self) -> np.ndarray:
+        """Slots written at least once, stream by stream: an early checkpoint stays small."""
+        return np.concatenate(
+            [s * self.segment + np.arange(f) for s, f in enumerate(self.filled)]
+        ).astype(np.int64)
+
+    def state_dict(self) -> dict:
+        slots = self._written_slots()
+        return {
+            "filled": self.filled.copy(),
+            **{name: getattr(self, name)[slots] for name in self._ARRAYS},
+            "sampler": self.sampler.state_dict(),
+            "accumulators": [a.state_dict() for a in self.accumulators],
+            "pos": self.pos.copy(),
+            "current": self.current.copy(),
+            "rng": self.rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.filled[:] = state["filled"]
+        slots = self._written_slots()
+        for name in self._ARRAYS:
+            getattr(self, name)[slots] = state[name]
+        self.sampler.load_state_dict(state["sampler"])
+        for acc, s in zip(self.accumulators, state["accumulators"]):
+            acc.load_state_dict(s)
+        self.pos[:] = state["pos"]
+        self.current[:] = state["current"]
+        self.rng.bit_generator.state = state["rng"]

@@ -1,0 +1,123 @@
+"""Samplers over the slots of the replay storage: uniform, or proportional prioritized.
+
+PER is a swapped sampler, not a subclass of the buffer. Both see the same events: a slot became a
+sampleable transition (`add`), a slot stopped being one (`remove`, when the ring overwrites it or
+its history), and, for PER, new priorities after a gradient step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dqnlab.replay.sum_tree import SumTree
+
+
+class UniformSampler:
+    """Uniform over valid slots, by vectorized rejection: invalid slots (an episode's extra frames,
+    transitions still waiting for their n-step return) are a small fraction of the ring."""
+
+    prioritized = False
+
+    def __init__(self, capacity: int) -> None:
+        self.valid = np.zeros(capacity, dtype=bool)
+        self.count = 0
+        self.high = 0  # slots [0, high) have been written at least once
+
+    def add(self, slots: np.ndarray) -> None:
+        slots = np.asarray(slots)
+        self.count += int((~self.valid[slots]).sum())
+        self.valid[slots] = True
+        self.high = max(self.high, int(slots.max()) + 1)
+
+    def remove(self, slots: np.ndarray) -> None:
+        slots = np.asarray(slots)
+        self.count -= int(self.valid[slots].sum())
+        self.valid[slots] = False
+
+    def sample(
+        self, batch_size: int, rng: np.random.Generator, beta: float
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        if self.count == 0:
+            raise ValueError("cannot sample from an empty replay")
+        idx = rng.integers(0, self.high, size=batch_size)
+        bad = ~self.valid[idx]
+        for _ in range(8):
+            if not bad.any():
+                return idx, None
+            idx[bad] = rng.integers(0, self.high, size=int(bad.sum()))
+            bad = ~self.valid[idx]
+        if bad.any():  # a sparse ring (several streams, early on): draw from the valid list
+            idx[bad] = rng.choice(np.flatnonzero(self.valid), size=int(bad.sum()))
+        return idx, None
+
+    def update(self, slots: np.ndarray, priorities: np.ndarray) -> None:
+        pass
+
+    def state_dict(self) -> dict:
+        return {"valid": self.valid.copy(), "count": self.count, "high": self.high}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.valid[:] = state["valid"]
+        self.count, self.high = int(state["count"]), int(state["high"])
+
+
+class PrioritizedSampler:
+    """Proportional prioritization (Schaul et al. 2016): P(i) = p_i^alpha / sum_k p_k^alpha, sampled
+    stratified from a sum tree. New transitions get the largest priority seen so far, so each is
+    replayed at least about once; importance weights (N P(i))^-beta are normalized by the batch max
+    (as in DQN Zoo), so they only ever scale updates down."""
+
+    prioritized = True
+
+    def __init__(self, capacity: int, alpha: float, eps: float) -> None:
+        self.tree = SumTree(capacity)
+        self.alpha, self.eps = alpha, eps
+        self.max_priority = 1.0
+        self.valid = np.zeros(capacity, dtype=bool)
+        self.count = 0
+
+    def add(self, slots: np.ndarray) -> None:
+        slots = np.asarray(slots)
+        self.count += int((~self.valid[slots]).sum())
+        self.valid[slots] = True
+        self.tree.set(slots, np.full(slots.shape, self.max_priority**self.alpha))
+
+    def remove(self, slots: np.ndarray) -> None:
+        slots = np.asarray(slots)
+        self.count -= int(self.valid[slots].sum())
+        self.valid[slots] = False
+        self.tree.set(slots, np.zeros(slots.shape))
+
+    def sample(
+        self, batch_size: int, rng: np.random.Generator, beta: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self.count == 0:
+            raise ValueError("cannot sample from an empty replay")
+        idx = self.tree.sample_stratified(batch_size, rng)
+        probs = self.tree.get(idx) / self.tree.total
+        weights = (self.count * probs) ** (-beta)
+        return idx, (weights / weights.max()).astype(np.float32)
+
+    def update(self, slots: np.ndarray, priorities: np.ndarray) -> None:
+        """`priorities` are raw (|TD error| or loss); eps and alpha are applied here. Slots that
+        stopped being valid since they were sampled keep priority 0."""
+        slots = np.asarray(slots)
+        p = np.abs(np.asarray(priorities, dtype=np.float64)) + self.eps
+        keep = self.valid[slots]
+        self.tree.set(slots[keep], p[keep] ** self.alpha)
+        if keep.any():
+            self.max_priority = max(self.max_priority, float(p[keep].max()))
+
+    def state_dict(self) -> dict:
+        return {
+            "tree": self.tree.state_dict(),
+            "max_priority": self.max_priority,
+            "valid": self.valid.copy(),
+            "count": self.count,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.tree.load_state_dict(state["tree"])
+        self.max_priority = float(state["max_priority"])
+        self.valid[:] = state["valid"]
+        self.count = int(state["count"])

@@ -1,0 +1,72 @@
+"""A vectorized sum tree: batched O(log N) prefix-sum search and priority updates.
+
+The tree lives in one flat array: node 1 is the root, node i has children 2i and 2i+1, and the
+leaves are nodes [size, 2 size). Updates rewrite the leaves and then recompute each touched parent
+from its two children, level by level, so sums never drift the way incremental deltas do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class SumTree:
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be >= 1")
+        self.capacity = capacity
+        self.depth = max(1, int(np.ceil(np.log2(capacity))))
+        self.size = 1 << self.depth
+        self.nodes = np.zeros(2 * self.size, dtype=np.float64)
+
+    @property
+    def total(self) -> float:
+        return float(self.nodes[1])
+
+    def get(self, indices: np.ndarray) -> np.ndarray:
+        return self.nodes[np.asarray(indices) + self.size]
+
+    def set(self, indices: np.ndarray, values: np.ndarray) -> None:
+        """Set leaf values (>= 0). With repeated indices the last value wins, as in numpy."""
+        indices = np.asarray(indices, dtype=np.int64)
+        values = np.asarray(values, dtype=np.float64)
+        if indices.size == 0:
+            return
+        if np.any(values < 0) or not np.all(np.isfinite(values)):
+            raise ValueError("priorities must be finite and >= 0")
+        pos = indices + self.size
+        self.nodes[pos] = values
+        for _ in range(self.depth):
+            pos = np.unique(pos >> 1)
+            self.nodes[pos] = self.nodes[2 * pos] + self.nodes[2 * pos + 1]
+
+    def find(self, targets: np.ndarray) -> np.ndarray:
+        """Leaf index i for each target t in [0, total): the first leaf whose prefix sum exceeds t.
+
+        Never returns a zero-valued leaf while the total is positive: at each node we go right only
+        if the right subtree has mass, which also absorbs rounding when t is a hair above the total.
+        """
+        t = np.asarray(targets, dtype=np.float64).copy()
+        pos = np.ones(t.shape, dtype=np.int64)
+        for _ in range(self.depth):
+            left = self.nodes[2 * pos]
+            go_right = (t >= left) & (self.nodes[2 * pos + 1] > 0)
+            t -= np.where(go_right, left, 0.0)
+            pos = 2 * pos + go_right
+        return pos - self.size
+
+    def sample_stratified(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
+        """One leaf from each of `batch_size` equal slices of the total mass (Schaul et al. 2016)."""
+        total = self.total
+        if total <= 0:
+            raise ValueError("cannot sample from an empty sum tree")
+        bounds = (np.arange(batch_size) + rng.random(batch_size)) * (total / batch_size)
+        return self.find(bounds)
+
+    def state_dict(self) -> dict:
+        return {"leaves": self.nodes[self.size : self.size + self.capacity].copy()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.nodes[:] = 0.0
+        leaves = state["leaves"]
+        self.set(np.arange(leaves.shape[0]), leaves)
