@@ -1,0 +1,36 @@
+"""Per-sample losses as pure functions. The learner weights and averages them (PER importance
+weights multiply the per-sample values before the mean), so every function here returns [B]."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def huber(td: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
+    """Huber loss of TD errors: 0.5 x^2 for |x| <= delta, delta (|x| - 0.5 delta) beyond. [B] -> [B]."""
+    abs_td = td.abs()
+    quadratic = abs_td.clamp(max=delta)
+    return 0.5 * quadratic**2 + delta * (abs_td - quadratic)
+
+
+def squared(td: torch.Tensor) -> torch.Tensor:
+    """0.5 x^2, the MSE of TD errors (0.5 so its gradient is the TD error). [B] -> [B]."""
+    return 0.5 * td**2
+
+
+SCALAR_LOSSES = {"huber": huber, "mse": squared}
+
+
+def categorical_cross_entropy(target_probs: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """-sum_i p_target[i] log softmax(logits)[i], the C51 loss. [B, N], [B, N] -> [B]."""
+    assert target_probs.shape == logits.shape and logits.ndim == 2
+    return -(target_probs * F.log_softmax(logits, dim=-1)).sum(dim=-1)
+
+
+def weighted_mean(per_sample: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """Mean of per-sample losses, each scaled by its importance weight when given. [B], [B] -> []."""
+    if weights is None:
+        return per_sample.mean()
+    assert weights.shape == per_sample.shape
+    return (weights * per_sample).mean()

@@ -1,0 +1,150 @@
+"""Q-networks: a torso (MLP, MinAtar conv, Nature CNN) and a head (plain or dueling, scalar or
+categorical, linear or noisy). One `QNetwork` class composes them from the config; the variants
+differ only in which parts are plugged in.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dqnlab.config import NetworkConfig
+
+
+class QOutput(NamedTuple):
+    q_values: torch.Tensor
+    """[B, A] expected returns (the distribution's mean for categorical heads)."""
+    logits: torch.Tensor | None
+    """[B, A, N] atom logits for categorical heads, None for scalar heads."""
+
+
+class NoisyLinear(nn.Module):
+    """Factorized Gaussian noisy linear layer (Fortunato et al. 2018, sec. 3.2).
+
+    W = W_mu + W_sigma * (eps_out eps_in^T), b = b_mu + b_sigma * eps_out, with eps = f(N(0, 1)),
+    f(x) = sign(x) sqrt|x|. For a single input row (acting) the factorized form
+    x W_mu^T + ((x * eps_in) W_sigma^T) * eps_out avoids building the [out, in] noisy matrix; for a
+    training batch of B rows building it costs 2 out*in flops against 2 B out*in for the second
+    matmul (and again in the backward pass), so there we build it. Both are the same function
+    (tests/test_networks.py). In eval mode the layer uses the mean weights: evaluation is deterministic.
+    """
+
+    FACTORIZED_MAX_ROWS = 4
+
+    def __init__(self, in_features: int, out_features: int, sigma0: float = 0.5) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1.0 / math.sqrt(in_features)
+        self.weight_mu = nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound, bound))
+        self.bias_mu = nn.Parameter(torch.empty(out_features).uniform_(-bound, bound))
+        sigma = sigma0 / math.sqrt(in_features)
+        self.weight_sigma = nn.Parameter(torch.full((out_features, in_features), sigma))
+        self.bias_sigma = nn.Parameter(torch.full((out_features,), sigma))
+        self.register_buffer("eps_in", torch.zeros(in_features))
+        self.register_buffer("eps_out", torch.zeros(out_features))
+
+    @staticmethod
+    def _scaled_noise(n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+        x = torch.randn(n, generator=generator, device=device)
+        return x.sign() * x.abs().sqrt()
+
+    def reset_noise(self, generator: torch.Generator) -> None:
+        device = self.eps_in.device
+        self.eps_in.copy_(self._scaled_noise(self.in_features, generator, device))
+        self.eps_out.copy_(self._scaled_noise(self.out_features, generator, device))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return F.linear(x, self.weight_mu, self.bias_mu)
+        bias = self.bias_mu + self.bias_sigma * self.eps_out
+        if x.reshape(-1, self.in_features).shape[0] <= self.FACTORIZED_MAX_ROWS:
+            noise = F.linear(x * self.eps_in, self.weight_sigma) * self.eps_out
+            return F.linear(x, self.weight_mu, bias) + noise
+        weight = torch.addcmul(self.weight_mu, self.weight_sigma, torch.outer(self.eps_out, self.eps_in))
+        return F.linear(x, weight, bias)
+
+
+def _linear(noisy: bool, sigma0: float):
+    if noisy:
+        return lambda i, o: NoisyLinear(i, o, sigma0)
+    return nn.Linear
+
+
+def build_torso(cfg: NetworkConfig, obs_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
+    """The feature extractor and the size of its output."""
+    if cfg.torso == "mlp":
+        return nn.Flatten(), math.prod(obs_shape)
+    if cfg.torso == "minatar":
+        # Young & Tian 2019 (MinAtar): one 3x3 conv with 16 channels, stride 1.
+        c, h, w = obs_shape
+        return nn.Sequential(nn.Conv2d(c, 16, 3, stride=1), nn.ReLU(), nn.Flatten()), 16 * (h - 2) * (w - 2)
+    if cfg.torso == "nature":
+        # Mnih et al. 2015: 32 8x8/4, 64 4x4/2, 64 3x3/1.
+        c, h, w = obs_shape
+        torso = nn.Sequential(
+            nn.Conv2d(c, 32, 8, stride=4), nn.ReLU(),
+            nn.Conv2d(32, 64, 4, stride=2), nn.ReLU(),
+            nn.Conv2d(64, 64, 3, stride=1), nn.ReLU(),
+            nn.Flatten(),
+        )
+        with torch.no_grad():
+            size = torso(torch.zeros(1, c, h, w)).shape[1]
+        return torso, size
+    raise ValueError(f"unknown torso {cfg.torso!r}")
+
+
+def _mlp(sizes: list[int], linear) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, o in zip(sizes[:-1], sizes[1:]):
+        layers += [linear(i, o), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+class QNetwork(nn.Module):
+    """Torso, then the head. Dueling splits the last hidden layer into value and advantage streams
+    (for the Nature CNN this is Wang et al.'s two 512-unit streams after the convolutions)."""
+
+    def __init__(self, cfg: NetworkConfig, obs_shape: tuple[int, ...], num_actions: int) -> None:
+        super().__init__()
+        self.num_actions, self.num_atoms, self.dueling = num_actions, cfg.num_atoms, cfg.dueling
+        self.scale_obs = 1.0 / 255.0 if cfg.torso == "nature" else 1.0
+        self.torso, features = build_torso(cfg, obs_shape)
+        linear = _linear(cfg.noisy, cfg.noisy_sigma0)
+        hidden = list(cfg.hidden_sizes)
+        shared, stream = ([features, *hidden[:-1]], hidden[-1:]) if hidden else ([features], [])
+        self.shared = _mlp(shared, linear)
+        last = shared[-1]
+        out = num_actions * cfg.num_atoms
+        self.advantage = nn.Sequential(_mlp([last, *stream], linear), linear(([last, *stream])[-1], out))
+        if cfg.dueling:
+            self.value = nn.Sequential(
+                _mlp([last, *stream], linear), linear(([last, *stream])[-1], cfg.num_atoms)
+            )
+        if cfg.num_atoms > 1:
+            self.register_buffer("support", torch.linspace(cfg.v_min, cfg.v_max, cfg.num_atoms))
+        self.noisy_layers = [m for m in self.modules() if isinstance(m, NoisyLinear)]
+
+    def reset_noise(self, generator: torch.Generator) -> None:
+        for layer in self.noisy_layers:
+            layer.reset_noise(generator)
+
+    def forward(self, obs: torch.Tensor) -> QOutput:
+        x = obs.float()
+        if self.scale_obs != 1.0:
+            x = x * self.scale_obs
+        h = self.shared(self.torso(x))
+        b = h.shape[0]
+        adv = self.advantage(h).view(b, self.num_actions, self.num_atoms)
+        if self.dueling:
+            value = self.value(h).view(b, 1, self.num_atoms)
+            out = value + adv - adv.mean(dim=1, keepdim=True)
+        else:
+            out = adv
+        if self.num_atoms == 1:
+            return QOutput(out.squeeze(-1), None)
+        q = (F.softmax(out, dim=-1) * self.support).sum(dim=-1)
+        return QOutput(q, out)
