@@ -1,0 +1,128 @@
+"""Reading and writing the run directory (docs/run_directory.md): atomic files, status, config."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from dqnlab import __version__
+from dqnlab.config import Config, from_dict, to_dict
+from dqnlab.errors import ConfigError
+
+CONFIG, STATUS, PROGRESS, EVAL, CHECKPOINT = (
+    "config.json", "status.json", "progress.csv", "eval.csv", "checkpoint",
+)
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same directory, fsync, then rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def meta() -> dict[str, Any]:
+    import numpy
+    import torch
+
+    return {
+        "dqnlab_version": __version__,
+        "git_commit": _git_commit(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "host": platform.node(),
+        "created": now(),
+    }
+
+
+def config_record(cfg: Config) -> dict[str, Any]:
+    return {**to_dict(cfg), "meta": meta()}
+
+
+def read_config(run_dir: Path) -> Config:
+    path = Path(run_dir) / CONFIG
+    if not path.exists():
+        raise ConfigError(f"{run_dir} is not a run directory (no {CONFIG})")
+    return from_dict(json.loads(path.read_text()))
+
+
+def prepare(cfg: Config, run_dir: Path) -> bool:
+    """Create the run directory with config.json first, or check an existing one holds the same
+    config. Returns True if the directory already existed (a resume)."""
+    run_dir = Path(run_dir)
+    path = run_dir / CONFIG
+    if path.exists():
+        stored = json.loads(path.read_text())
+        stored.pop("meta", None)
+        if stored != to_dict(cfg):
+            diff = sorted(_diff_keys(stored, to_dict(cfg)))
+            raise ConfigError(
+                f"{run_dir} already holds a different config (differs in {', '.join(diff[:5])}); "
+                "use another --run-dir"
+            )
+        return True
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise ConfigError(f"{run_dir} exists, is not empty and holds no {CONFIG}")
+    atomic_write_json(path, config_record(cfg))
+    write_status(run_dir, "pending", steps_done=0, total_steps=cfg.total_steps)
+    return False
+
+
+def _diff_keys(a: Any, b: Any, prefix: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in set(a) | set(b):
+            out += _diff_keys(a.get(k), b.get(k), f"{prefix}{k}.")
+        return out
+    return [] if a == b else [prefix.rstrip(".")]
+
+
+def read_status(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / STATUS
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {"state": "pending", "steps_done": 0, "error": None}
+
+
+def write_status(run_dir: Path, state: str, **fields: Any) -> None:
+    status = read_status(run_dir) if (Path(run_dir) / STATUS).exists() else {}
+    status.update(fields)
+    status.update(state=state, updated=now())
+    status.setdefault("error", None)
+    status.setdefault("last_checkpoint", None)
+    atomic_write_json(Path(run_dir) / STATUS, status)

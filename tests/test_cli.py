@@ -1,0 +1,110 @@
+"""End to end through the CLI: one short run per env family, the run directory, bad input."""
+
+import json
+
+import pandas as pd
+import pytest
+from conftest import assert_same_logs, run_cli
+
+from dqnlab.cli import main
+from dqnlab.recorder import EVAL_COLUMNS, PROGRESS_COLUMNS
+
+
+def _check_run_dir(run_dir, steps, frame_skip=1):
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["total_steps"] == steps and "meta" in config and config["meta"]["torch"]
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "done" and status["steps_done"] == steps and status["error"] is None
+    progress = pd.read_csv(run_dir / "progress.csv")
+    evals = pd.read_csv(run_dir / "eval.csv")
+    assert tuple(progress.columns) == PROGRESS_COLUMNS and tuple(evals.columns) == EVAL_COLUMNS
+    assert progress["step"].iloc[-1] == steps and evals["step"].iloc[-1] == steps
+    assert (evals["frame"] == evals["step"] * frame_skip).all()
+    assert evals[["q_estimate_mean", "discounted_return_mean", "return_mean"]].notna().all().all()
+    assert list((run_dir / "checkpoint").glob("step_*.pt"))
+    return config, progress, evals
+
+
+def test_classic_control_run(tmp_path, tiny):
+    run_dir = tmp_path / "run"
+    assert main(["train", "--env", "CartPole-v1", "--components", "rainbow", "--steps", "600",
+                 "--run-dir", str(run_dir), "--quiet", *tiny]) == 0
+    config, progress, evals = _check_run_dir(run_dir, 600)
+    assert config["variant"] == "rainbow" and config["components"] == ["double", "dueling", "per", "nstep", "c51", "noisy"]
+    assert list(evals["step"]) == [200, 400, 600]
+    assert progress["epsilon"].iloc[-1] == 0.0  # noisy: no epsilon exploration after warm-up
+
+
+def test_minatar_run(tmp_path, tiny):
+    run_dir = tmp_path / "run"
+    assert main(["train", "--env", "MinAtar/Breakout-v1", "--components", "dqn+double+per", "--steps", "400",
+                 "--run-dir", str(run_dir), "--quiet", *tiny, "--set", "network.hidden_sizes=32"]) == 0
+    config, _, _ = _check_run_dir(run_dir, 400)
+    assert config["env"]["family"] == "minatar" and config["network"]["torso"] == "minatar"
+
+
+def test_atari_run_records_protocol(tmp_path, tiny):
+    run_dir = tmp_path / "run"
+    assert main(["train", "--env", "ALE/Pong-v5", "--components", "dqn+nstep+c51", "--steps", "300",
+                 "--protocol", "nature2015", "--run-dir", str(run_dir), "--quiet", *tiny,
+                 "--set", "network.hidden_sizes=32", "--set", "replay.capacity=2000",
+                 "--set", "eval.episodes=1", "--set", "env.max_episode_frames=400"]) == 0
+    config, _, _ = _check_run_dir(run_dir, 300, frame_skip=4)
+    env = config["env"]
+    assert env["protocol"] == "nature2015" and env["noop_max"] == 30 and env["sticky_action_prob"] == 0.0
+    assert env["terminal_on_life_loss"] and env["reward_clip"] and env["frame_stack"] == 4
+
+
+def test_same_seed_same_logs(tmp_path, tiny):
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    for d in dirs:
+        assert main(["train", "--env", "CartPole-v1", "--components", "dqn+per+noisy", "--steps", "600",
+                     "--seed", "7", "--run-dir", str(d), "--quiet", *tiny]) == 0
+    assert_same_logs(*dirs)
+
+
+def test_rerun_of_a_finished_run_is_a_no_op(tmp_path, tiny):
+    args = ["train", "--env", "CartPole-v1", "--steps", "300", "--run-dir", str(tmp_path / "r"), "--quiet", *tiny]
+    assert main(args) == 0
+    before = (tmp_path / "r" / "eval.csv").read_text()
+    assert main(args) == 0
+    assert (tmp_path / "r" / "eval.csv").read_text() == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--components", "dqn+foo"], "unknown component"),
+    (["--env", "NoSuchEnv-v0"], "NoSuchEnv"),
+    (["--steps", "0"], "budget"),
+    (["--steps", "-10"], "budget"),
+    (["--components", "c51", "--set", "network.v_min=10", "--set", "network.v_max=-10"], "v_min < v_max"),
+    (["--set", "agent.learnin_rate=1"], "unknown config key"),
+    (["--set", "agent.batch_size=big"], "expects int"),
+    (["--protocol", "nature2015"], "Atari"),
+])
+def test_bad_input_exits_2_without_run_dir(tmp_path, args, message):
+    run_dir = tmp_path / "run"
+    base = ["train", "--env", "CartPole-v1", "--run-dir", str(run_dir), "--quiet"]
+    argv = base + args
+    if "--env" in args:
+        argv = ["train", "--run-dir", str(run_dir), "--quiet", *args]
+    proc = run_cli(*argv, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.strip().splitlines() if line]
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert not run_dir.exists()
+
+
+def test_run_dir_with_different_config_is_refused(tmp_path, tiny):
+    run_dir = tmp_path / "run"
+    assert main(["train", "--env", "CartPole-v1", "--steps", "200", "--run-dir", str(run_dir), "--quiet", *tiny]) == 0
+    before = sorted(p.name for p in run_dir.iterdir())
+    proc = run_cli("train", "--env", "CartPole-v1", "--steps", "300", "--run-dir", str(run_dir), "--quiet", *tiny)
+    assert proc.returncode == 2 and "different config" in proc.stderr and "total_steps" in proc.stderr
+    assert sorted(p.name for p in run_dir.iterdir()) == before
+
+
+def test_help_lists_every_config_key():
+    proc = run_cli("train", "--help", timeout=60)
+    assert proc.returncode == 0
+    for key in ("replay.priority_exponent", "network.noisy_sigma0", "agent.target_update_period_steps"):
+        assert key in proc.stdout
