@@ -1,0 +1,90 @@
+"""`dqnlab sweep` and `dqnlab status` (added to the main CLI by `add_subcommands`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dqnlab.sweep.launch import EXECUTORS
+
+SWEEP_EPILOG = """\
+examples:
+  dqnlab sweep experiments/classic_ablation.py --sweep-dir results/classic_ablation
+  dqnlab sweep experiments/classic_ablation.py --full --dry-run
+  dqnlab sweep experiments/atari_ablation.py --subset atari5 --executor slurm --profile slurm/profiles/example.toml
+  dqnlab status results/classic_ablation
+
+Run the same command again to resume: done runs are skipped, unfinished ones resume from their
+checkpoints, failed ones rerun only with --retry-failed.
+"""
+
+
+def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "sweep", help="run a sweep of envs x variants x seeds (local workers, SLURM or in-process)",
+        description="Run (or resume) a sweep defined in an experiments/*.py file.",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SWEEP_EPILOG,
+    )
+    p.add_argument("experiment", help="an experiment file, e.g. experiments/classic_ablation.py")
+    p.add_argument("--executor", choices=EXECUTORS, default="local",
+                   help="local: parallel worker processes (default); slurm: job arrays through "
+                        "submitit; debug: in-process, one run after another")
+    p.add_argument("--profile", type=Path, default=None,
+                   help="cluster profile (TOML) for --executor slurm; see slurm/profiles/")
+    p.add_argument("--sweep-dir", type=Path, default=None, help="default: results/<sweep name>")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the grid and its cost (runs, steps, hours, replay memory); run nothing")
+    p.add_argument("--full", action="store_true", help="the definition's full-size (paper) sweep")
+    p.add_argument("--subset", default=None, help="a named env subset of the definition, e.g. atari5")
+    p.add_argument("--seeds", default=None, help="N: the first N seeds; 0,3: exactly those seeds")
+    p.add_argument("--envs", default=None, help="comma list of env ids replacing the definition's")
+    p.add_argument("--variants", default=None,
+                   help="comma list of variants (rainbow, rainbow-no-per, dqn+double, ...) or a "
+                        "generator (leave_one_out, add_one, all_subsets)")
+    p.add_argument("--steps", type=int, default=None, help="budget in agent steps for every run")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field for every run (see `dqnlab train --help`); repeatable")
+    p.add_argument("--retry-failed", action="store_true", help="rerun failed runs (from their last checkpoint)")
+    p.add_argument("--force", action="store_true",
+                   help="accept a sweep dir made from a different definition (changed runs start over)")
+    p.add_argument("--workers", type=int, default=None, help="local executor: parallel runs (default: one per core)")
+    p.add_argument("--device", default=None,
+                   help="cpu | cuda | auto (default: cpu; with slurm the profile's)")
+    p.add_argument("--wandb", nargs="?", const="dqnlab", default=None, metavar="PROJECT",
+                   help="also log every run to wandb (project default: dqnlab); "
+                        "WANDB_MODE=offline works without network")
+    p.add_argument("--wait", action="store_true", help="slurm executor: follow the jobs until they end")
+    p.set_defaults(func=cmd_sweep)
+
+    p = subparsers.add_parser(
+        "status", help="table of a sweep's runs: done / running / pending / failed (exit 1 if any failed)"
+    )
+    p.add_argument("sweep_dir", type=Path)
+    p.set_defaults(func=cmd_status)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from dqnlab.config import parse_set_args
+    from dqnlab.sweep.launch import launch
+
+    result = launch(
+        args.experiment, sweep_dir=args.sweep_dir, executor=args.executor, profile=args.profile,
+        dry_run=args.dry_run, full=args.full, subset=args.subset, seeds=args.seeds, envs=args.envs,
+        variants=args.variants, steps=args.steps, overrides=parse_set_args(args.overrides),
+        retry_failed=args.retry_failed, force=args.force, workers=args.workers, device=args.device,
+        wandb_project=args.wandb, wait=args.wait,
+    )
+    return result.exit_code
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from dqnlab.sweep import status as st
+
+    states = st.collect(args.sweep_dir)
+    print(st.format_table(states))
+    failed = st.counts(states)["failed"]
+    if failed:
+        print(f"dqnlab: {failed} run(s) failed; rerun the sweep with --retry-failed to retry",
+              file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,205 @@
+"""A sweep definition: envs x variants x seeds, as frozen data loaded from `experiments/*.py`.
+
+An experiment file is plain Python holding one module-level `SWEEP = Sweep(...)`: no code runs
+except building that value, so a definition reads like a table and diffs like one. A definition
+describes its default size; `full` names the field replacements that `--full` applies (the
+paper-sized sweep), and `subsets` names smaller env lists (`--subset atari5`).
+
+`resolve(sweep, ...)` applies, in order: `--full`, `--subset`, then the command line's shrink
+overrides (`--seeds`, `--envs`, `--variants`, `--steps`, `--set`). The result is again a `Sweep`
+whose `to_dict()` is what the manifest records and compares on relaunch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dqnlab import components as comps
+from dqnlab.errors import ConfigError
+
+#: Variant generators a definition may name instead of listing variants.
+GENERATORS: dict[str, Any] = {
+    "leave_one_out": comps.leave_one_out,
+    "add_one": comps.add_one,
+    "all_subsets": lambda: [comps.variant_name(c) for c in comps.all_subsets()],
+}
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One grid of runs. Every field is data; `overrides` are dotted config keys (`--set` keys)."""
+
+    name: str
+    """Identifies the sweep in the manifest and in wandb (the project's group)."""
+    envs: tuple[str, ...]
+    """gymnasium ids, e.g. CartPole-v1, MinAtar/Breakout-v1, ALE/Pong-v5."""
+    variants: tuple[str, ...] | str
+    """Variant specs (`rainbow`, `rainbow-no-per`, `dqn+double`), or a generator name from
+    GENERATORS (leave_one_out, add_one, all_subsets)."""
+    seeds: int | tuple[int, ...] = 3
+    """A count n (seeds 0 .. n-1) or an explicit tuple of seeds."""
+    preset: str | None = None
+    """Hyperparameter preset (default: each env's family)."""
+    protocol: str | None = None
+    """Atari protocol: machado2018 | nature2015 (None for classic control and MinAtar)."""
+    steps: int | None = None
+    """Budget in agent steps for every run (None: each env's preset budget)."""
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    """Config overrides for every run, e.g. {"eval.period_steps": 5000}."""
+    full: Mapping[str, Any] = field(default_factory=dict)
+    """Field replacements applied by `--full` (the paper-sized sweep); empty = already full."""
+    subsets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Named smaller env lists, selected with `--subset NAME`."""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        # Freeze containers given as lists so the definition is hashable-ish and diffs cleanly.
+        object.__setattr__(self, "envs", tuple(self.envs))
+        if not isinstance(self.variants, str):
+            object.__setattr__(self, "variants", tuple(self.variants))
+        if not isinstance(self.seeds, int):
+            object.__setattr__(self, "seeds", tuple(self.seeds))
+        object.__setattr__(self, "overrides", dict(self.overrides))
+        object.__setattr__(self, "full", dict(self.full))
+        object.__setattr__(self, "subsets", {k: tuple(v) for k, v in self.subsets.items()})
+
+    def seed_list(self) -> list[int]:
+        return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+
+    def variant_list(self) -> list[str]:
+        """Canonical variant names, in definition order, without duplicates."""
+        return expand_variants(self.variants)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved grid as JSON data (what the manifest stores and compares)."""
+        return {
+            "name": self.name,
+            "envs": list(self.envs),
+            "variants": self.variant_list(),
+            "seeds": self.seed_list(),
+            "preset": self.preset,
+            "protocol": self.protocol,
+            "steps": self.steps,
+            "overrides": {k: _jsonable(v) for k, v in sorted(self.overrides.items())},
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def expand_variants(spec: str | Sequence[str]) -> list[str]:
+    """A generator name or a list of variant specs -> canonical names, deduplicated, in order."""
+    if isinstance(spec, str):
+        if spec in GENERATORS:
+            spec = GENERATORS[spec]()
+        else:
+            spec = [spec]
+    out: list[str] = []
+    for item in spec:
+        if item in GENERATORS:
+            names = expand_variants(item)
+        else:
+            names = [comps.variant_name(comps.parse_variant(item))]
+        out += [n for n in names if n not in out]
+    if not out:
+        raise ConfigError("the sweep has no variants")
+    return out
+
+
+def load(path: str | Path) -> Sweep:
+    """Load `SWEEP` from an experiment file; every failure is a one-line ConfigError."""
+    path = Path(path)
+    if not path.is_file():
+        hint = f"; shipped experiments: {', '.join(shipped())}" if shipped() else ""
+        raise ConfigError(f"no experiment file {path}{hint}")
+    module_name = f"dqnlab_experiment_{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"{path} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:  # noqa: BLE001 - any error in a user's file becomes one line
+        raise ConfigError(f"{path} failed to load: {type(e).__name__}: {e}") from None
+    finally:
+        sys.modules.pop(module_name, None)
+    sweep = getattr(module, "SWEEP", None)
+    if not isinstance(sweep, Sweep):
+        raise ConfigError(f"{path} must define SWEEP = Sweep(...)")
+    return sweep
+
+
+def shipped() -> list[str]:
+    """The experiment files next to the package (in a source checkout)."""
+    root = Path(__file__).resolve().parents[2] / "experiments"
+    return sorted(str(p.relative_to(root.parent)) for p in root.glob("*.py") if p.stem != "__init__")
+
+
+def _split(text: str) -> list[str]:
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+def parse_seeds(text: str, sweep: Sweep) -> tuple[int, ...]:
+    """`N` = the first N seeds of the definition; `0,3` (any comma) = exactly those seeds."""
+    try:
+        if "," in text:
+            seeds = tuple(int(s) for s in _split(text))
+        else:
+            n = int(text)
+            if n < 1:
+                raise ValueError
+            seeds = tuple(sweep.seed_list()[:n]) if n <= len(sweep.seed_list()) else tuple(range(n))
+    except ValueError:
+        raise ConfigError(f"--seeds expects a count N or a comma list of seeds, got {text!r}") from None
+    if any(s < 0 for s in seeds):
+        raise ConfigError(f"seeds must be >= 0, got {text!r}")
+    return seeds
+
+
+def resolve(
+    sweep: Sweep,
+    *,
+    full: bool = False,
+    subset: str | None = None,
+    seeds: str | None = None,
+    envs: str | None = None,
+    variants: str | None = None,
+    steps: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Sweep:
+    """Apply `--full`, `--subset` and the shrink overrides (see the module docstring)."""
+    if full and sweep.full:
+        unknown = set(sweep.full) - {f.name for f in dataclasses.fields(Sweep)}
+        if unknown:
+            raise ConfigError(f"sweep {sweep.name}: unknown field(s) in full: {', '.join(sorted(unknown))}")
+        sweep = dataclasses.replace(sweep, **sweep.full)
+    if subset is not None:
+        if subset not in sweep.subsets:
+            names = ", ".join(sweep.subsets) or "none"
+            raise ConfigError(f"sweep {sweep.name} has no subset {subset!r} (subsets: {names})")
+        sweep = dataclasses.replace(sweep, envs=sweep.subsets[subset])
+    changes: dict[str, Any] = {}
+    if seeds is not None:
+        changes["seeds"] = parse_seeds(seeds, sweep)
+    if envs is not None:
+        changes["envs"] = tuple(_split(envs))
+    if variants is not None:
+        changes["variants"] = tuple(_split(variants))
+    if steps is not None:
+        changes["steps"] = steps
+    if overrides:
+        changes["overrides"] = {**sweep.overrides, **overrides}
+    sweep = dataclasses.replace(sweep, **changes)
+    if not sweep.envs:
+        raise ConfigError(f"sweep {sweep.name} has no envs")
+    if not sweep.seed_list():
+        raise ConfigError(f"sweep {sweep.name} has no seeds")
+    sweep.variant_list()  # validates every variant spec
+    return sweep
