@@ -1,0 +1,213 @@
+"""Sweeps without training: definitions, grid expansion, manifest, planner, profiles, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dqnlab.cli import main
+from dqnlab.errors import ConfigError
+from dqnlab.sweep import Sweep, definition, grid, plan
+from dqnlab.sweep.profile import load_profile, parse_mem_gb, parse_minutes
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPERIMENTS = sorted((ROOT / "experiments").glob("*.py"))
+PROFILES = sorted((ROOT / "slurm" / "profiles").glob("*.toml"))
+
+
+def small(**kw) -> Sweep:
+    fields = dict(name="t", envs=("CartPole-v1",), variants=("dqn", "rainbow"), seeds=2, steps=300)
+    return Sweep(**{**fields, **kw})
+
+
+# -- definitions -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
+def test_shipped_experiments_load_and_expand(path):
+    sweep = definition.load(path)
+    assert sweep.name == path.stem
+    runs = grid.expand(definition.resolve(sweep, envs=sweep.envs[0], seeds="1"))
+    assert len(runs) == len(sweep.variant_list())
+
+
+def test_shipped_experiment_sizes():
+    classic = definition.load(ROOT / "experiments/classic_ablation.py")
+    assert classic.envs == ("CartPole-v1", "Acrobot-v1") and len(classic.seed_list()) >= 3
+    assert classic.variant_list()[0] == "rainbow" and classic.variant_list()[-1] == "dqn"
+    assert len(classic.variant_list()) == 8
+    full = definition.resolve(classic, full=True)
+    budgets = {r.env: r.config.total_steps for r in grid.expand(definition.resolve(full, seeds="1"))}
+    assert budgets == {"CartPole-v1": 50_000, "Acrobot-v1": 30_000}  # the presets' budgets
+    atari = definition.load(ROOT / "experiments/atari_ablation.py")
+    assert len(atari.envs) == len(set(atari.envs)) == 57
+    assert len(definition.resolve(atari, subset="atari5").envs) == 5
+    runs = grid.expand(definition.resolve(atari, subset="pong", seeds="1", variants="dqn"))
+    assert runs[0].config.env.protocol == "nature2015" and runs[0].config.total_frames == 200_000_000
+    over = definition.load(ROOT / "experiments/overestimation.py")
+    assert over.variant_list() == ["dqn", "dqn+double"]
+    # The protocol applies to Atari ids only, so a classic subset of an Atari study still resolves.
+    assert grid.expand(definition.resolve(over, subset="classic", seeds="1"))[0].config.env.protocol == "none"
+
+
+def test_generators_and_dedup():
+    assert definition.expand_variants("leave_one_out")[:2] == ["rainbow", "rainbow-no-double"]
+    assert len(definition.expand_variants("all_subsets")) == 64
+    # Two spellings of one variant collapse to its canonical name.
+    assert definition.expand_variants(["dqn+double+per", "per,double", "dqn"]) == ["dqn+double+per", "dqn"]
+    runs = grid.expand(small(variants=("rainbow", "double,dueling,per,nstep,c51,noisy"), seeds=(0, 0, 1)))
+    assert [r.rel_dir for r in runs] == ["CartPole-v1/rainbow/seed_0", "CartPole-v1/rainbow/seed_1"]
+
+
+def test_shrink_overrides():
+    sweep = small(variants="leave_one_out", seeds=(3, 5, 7))
+    r = definition.resolve(sweep, seeds="2", envs="Acrobot-v1", variants="dqn,rainbow", steps=100,
+                           overrides={"agent.batch_size": "8"})
+    assert r.seed_list() == [3, 5] and r.envs == ("Acrobot-v1",) and r.variant_list() == ["dqn", "rainbow"]
+    runs = grid.expand(r)
+    assert {x.config.total_steps for x in runs} == {100} and {x.config.agent.batch_size for x in runs} == {8}
+    assert definition.resolve(sweep, seeds="0,9").seed_list() == [0, 9]
+    assert runs[0].rel_dir == "Acrobot-v1/dqn/seed_3"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"envs": "NoSuchEnv-v0"}, "NoSuchEnv"),
+    ({"variants": "rainbow-no-magic"}, "unknown component 'magic'"),
+    ({"seeds": "two"}, "--seeds expects"),
+    ({"subset": "atari5"}, "no subset 'atari5'"),
+    ({"overrides": {"agent.nope": 1}}, "unknown config key"),
+])
+def test_bad_input_is_one_line(kwargs, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        grid.expand(definition.resolve(small(), **kwargs))
+    assert "\n" not in str(info.value)
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(ConfigError, match="no experiment file"):
+        definition.load(tmp_path / "missing.py")
+    bad = tmp_path / "bad.py"
+    bad.write_text("SWEEP = {'name': 'x'}\n")
+    with pytest.raises(ConfigError, match="must define SWEEP"):
+        definition.load(bad)
+    bad.write_text("raise RuntimeError('boom')\n")
+    with pytest.raises(ConfigError, match="failed to load: RuntimeError: boom"):
+        definition.load(bad)
+
+
+# -- manifest ----------------------------------------------------------------------------------
+
+
+def test_manifest_written_and_compared(tmp_path):
+    sweep = small()
+    runs = grid.expand(sweep)
+    grid.prepare(sweep, runs, tmp_path / "s")
+    data = json.loads((tmp_path / "s" / "sweep.json").read_text())
+    assert data["name"] == "t" and [r["run_dir"] for r in data["runs"]] == [r.rel_dir for r in runs]
+    assert data["runs"][0]["config"]["variant"] == "dqn"
+    assert all((tmp_path / "s" / r.rel_dir / "config.json").is_file() for r in runs)
+    grid.prepare(sweep, runs, tmp_path / "s")  # same definition: fine
+    other = small(steps=400)
+    with pytest.raises(ConfigError, match="holds a different sweep .*steps.*--force"):
+        grid.prepare(other, grid.expand(other), tmp_path / "s")
+    grid.prepare(other, grid.expand(other), tmp_path / "s", force=True)
+    stored = json.loads((tmp_path / "s" / runs[0].rel_dir / "config.json").read_text())
+    assert stored["total_steps"] == 400
+
+
+def test_refuses_a_non_sweep_directory(tmp_path):
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="holds no sweep.json"):
+        grid.prepare(small(), grid.expand(small()), tmp_path / "s")
+
+
+# -- planner -----------------------------------------------------------------------------------
+
+
+def test_replay_bytes_follow_the_storage_layout():
+    atari = grid.expand(definition.resolve(definition.load(ROOT / "experiments/atari_ablation.py"),
+                                           subset="pong", seeds="1", variants="dqn,rainbow"))
+    dqn, rainbow = (plan.replay_bytes(r.config) for r in atari)
+    frames = 1_000_000 * 84 * 84  # one 84x84 uint8 frame per slot, not 4 stacked ones
+    assert frames < dqn < frames * 1.01
+    assert rainbow - dqn == 16 * 2**20  # PER's sum tree: 2 * 2^20 float64 nodes
+    cartpole = grid.expand(small(variants="dqn", seeds=1))[0].config
+    assert 50_000 * 16 < plan.replay_bytes(cartpole) < 50_000 * 40  # 4 float32 + per-slot bytes
+
+
+def test_plan_counts_and_hours():
+    runs = grid.expand(small(steps=10_000))
+    p = plan.plan(runs)
+    assert p.runs == 4 and p.steps == 40_000 and p.device_hours is not None and not p.extrapolated
+    # rainbow is slower than dqn per step, by the measured ratio
+    rainbow_s, _ = plan.throughput.estimate_seconds(runs[-1].config)
+    dqn_s, _ = plan.throughput.estimate_seconds(runs[0].config)
+    assert rainbow_s > 2 * dqn_s
+
+
+def test_dry_run_prints_plan_and_creates_nothing(tmp_path, capsys):
+    sweep_dir = tmp_path / "s"
+    code = main(["sweep", str(ROOT / "experiments/classic_ablation.py"), "--dry-run",
+                 "--sweep-dir", str(sweep_dir)])
+    out = capsys.readouterr().out
+    assert code == 0 and not sweep_dir.exists()
+    assert "48 runs" in out and "1,440,000 agent steps" in out and "CPU-hours" in out
+    assert "replay memory per run" in out and "wall time with" in out
+
+
+# -- profiles and CLI errors ------------------------------------------------------------------
+
+
+def test_time_and_memory_formats():
+    assert [parse_minutes(v) for v in (90, "90", "1:30:00", "0-01:30:00", "2-0", "10:30")] == [90, 90, 90, 90, 2880, 11]
+    assert parse_mem_gb("16G") == 16 and parse_mem_gb("512M") == 0.5 and parse_mem_gb(4) == 4
+
+
+@pytest.mark.parametrize("path", PROFILES, ids=lambda p: p.stem)
+def test_shipped_profiles_load(path):
+    profile = load_profile(path)
+    params = profile.executor_parameters()
+    assert params["slurm_partition"] and params["timeout_min"] >= 1
+
+
+@pytest.mark.parametrize("text, message", [
+    ('partition = "debug"\ntime = 10\npartitoin = "x"\n', "unknown key(s) partitoin"),
+    ('partition = "debug"\n', "missing required key(s) time"),
+    ('partition = "debug"\ntime = "soon"\n', "bad value for time"),
+    ('partition = "debug"\ntime = 10\nruns_per_job = 0\n', "runs_per_job must be >= 1"),
+    ("partition = \n", "not valid TOML"),
+])
+def test_bad_profile_exit_2_nothing_created(tmp_path, capsys, text, message):
+    profile = tmp_path / "p.toml"
+    profile.write_text(text)
+    sweep_dir = tmp_path / "s"
+    code = main(["sweep", str(ROOT / "experiments/classic_ablation.py"), "--executor", "slurm",
+                 "--profile", str(profile), "--sweep-dir", str(sweep_dir)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and message in err and len(err.splitlines()) == 1
+    assert not sweep_dir.exists() and not (tmp_path / "s" / "slurm").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["experiments/no_such.py"], "no experiment file"),
+    (["experiments/classic_ablation.py", "--envs", "CartPole-v9"], "CartPole-v9"),
+    (["experiments/classic_ablation.py", "--variants", "rainbow-no-foo"], "unknown component 'foo'"),
+    (["experiments/classic_ablation.py", "--set", "agent.lr=1"], "unknown config key 'agent.lr'"),
+    (["experiments/classic_ablation.py", "--executor", "slurm"], "needs --profile"),
+    (["experiments/classic_ablation.py", "--profile", "x.toml"], "--executor slurm only"),
+    (["experiments/classic_ablation.py", "--subset", "atari5"], "no subset"),
+])
+def test_bad_cli_input_exit_2(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(ROOT)
+    code = main(["sweep", *args, "--sweep-dir", str(tmp_path / "s")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and message in err and len(err.splitlines()) == 1 and err.startswith("dqnlab: error:")
+    assert not (tmp_path / "s").exists()
+
+
+def test_status_of_a_non_sweep_dir(tmp_path, capsys):
+    assert main(["status", str(tmp_path)]) == 2
+    assert "not a sweep directory" in capsys.readouterr().err

@@ -1,0 +1,187 @@
+"""Sweeps that train: the local and debug executors end to end, relaunch, divergence, status,
+wandb offline. Every run is a few hundred CartPole steps with a tiny network (about a second)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import ROOT, assert_same_logs, run_cli
+
+from dqnlab import rundir
+from dqnlab.cli import main
+from dqnlab.sweep import Sweep, grid, worker
+from dqnlab.sweep import status as st
+from dqnlab.sweep.launch import launch
+
+TINY = {
+    "network.hidden_sizes": (16, 16), "agent.batch_size": 16, "agent.min_replay_steps": 100,
+    "eval.period_steps": 150, "eval.episodes": 2, "run.log_period_steps": 50,
+    "run.checkpoint_period_steps": 100,
+}
+TINY_ARGS = [a for k, v in TINY.items()
+             for a in ("--set", f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}")]
+
+
+def tiny_sweep(**kw) -> Sweep:
+    fields = dict(name="tiny", envs=("CartPole-v1",), variants=("dqn", "dqn+double+per"), seeds=2,
+                  steps=300, overrides=TINY)
+    return Sweep(**{**fields, **kw})
+
+
+def write_experiment(tmp_path: Path, steps: int = 300) -> Path:
+    path = tmp_path / "tiny.py"
+    path.write_text(
+        "from dqnlab.sweep import Sweep\n"
+        f"SWEEP = Sweep(name='tiny', envs=('CartPole-v1',), variants=('dqn', 'dqn+double+per'),\n"
+        f"              seeds=2, steps={steps}, overrides={TINY!r})\n"
+    )
+    return path
+
+
+def states(sweep_dir: Path) -> dict[str, str]:
+    return {s.rel_dir: s.state for s in st.collect(sweep_dir)}
+
+
+def test_local_sweep_end_to_end_then_relaunch_skips(tmp_path):
+    experiment = write_experiment(tmp_path)
+    sweep_dir = tmp_path / "sweep"
+    proc = run_cli("sweep", str(experiment), "--sweep-dir", str(sweep_dir), "--workers", "2", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert set(states(sweep_dir).values()) == {"done"} and len(states(sweep_dir)) == 4
+    assert "0 failed" in proc.stdout and "4 to run" in proc.stdout
+    progress = (sweep_dir / "progress.txt").read_text()
+    assert progress.startswith("4/4 done") and "CartPole-v1/dqn+double+per/seed_1" in progress
+    # Results equal a plain in-process run of the same config (workers change nothing).
+    reference = tmp_path / "reference"
+    launch(tiny_sweep(variants=("dqn+double+per",), seeds=(1,)), sweep_dir=reference, executor="debug")
+    assert_same_logs(sweep_dir / "CartPole-v1/dqn+double+per/seed_1",
+                     reference / "CartPole-v1/dqn+double+per/seed_1")
+    # The same command again: nothing to run.
+    again = run_cli("sweep", str(experiment), "--sweep-dir", str(sweep_dir), timeout=60)
+    assert again.returncode == 0 and "0 to run, skipping 4 done" in again.stdout
+    status = run_cli("status", str(sweep_dir), timeout=60)
+    assert status.returncode == 0 and "100.0%" in status.stdout and "4 done" in status.stdout
+    # A different definition in the same directory is refused (exit 2), nothing changes.
+    (tmp_path / "other").mkdir()
+    changed = run_cli("sweep", str(write_experiment(tmp_path / "other", steps=400)),
+                      "--sweep-dir", str(sweep_dir), timeout=60)
+    assert changed.returncode == 2 and "holds a different sweep" in changed.stderr
+    assert len(changed.stderr.strip().splitlines()) == 1
+
+
+def test_relaunch_resumes_unfinished_run_exactly(tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    one = tiny_sweep(variants=("dqn+double+per",), seeds=1)
+    calls = {"n": 0}
+
+    def stop_after_checkpoint() -> bool:  # interrupt the run mid-way, at step 150
+        calls["n"] += 1
+        return calls["n"] >= 150
+
+    rel = "CartPole-v1/dqn+double+per/seed_0"
+    launch(one, sweep_dir=sweep_dir, executor="debug")
+    reference = sweep_dir / rel
+    interrupted_dir = tmp_path / "interrupted"
+    grid.prepare(one, grid.expand(one), interrupted_dir)
+    assert worker.run_one(interrupted_dir / rel, worker.RunOptions(), stop_after_checkpoint) == "stopped"
+    assert states(interrupted_dir)[rel] == "pending"
+    assert 0 < st.collect(interrupted_dir)[0].steps_done < 300
+    result = launch(one, sweep_dir=interrupted_dir, executor="debug")
+    assert result.to_run == [rel] and result.outcomes == {rel: "done"}
+    assert_same_logs(interrupted_dir / rel, reference)
+
+
+def test_divergence_marks_failed_and_sweep_goes_on(tmp_path, monkeypatch):
+    from dqnlab.agent import Agent, UpdateInfo
+
+    original = Agent.update
+
+    def nan_for_seed_1(self, batch):
+        info = original(self, batch)
+        return info._replace(loss=float("nan")) if self.cfg.seed == 1 else info
+
+    monkeypatch.setattr(Agent, "update", nan_for_seed_1)
+    assert UpdateInfo._fields[0] == "loss"
+    sweep_dir = tmp_path / "sweep"
+    result = launch(tiny_sweep(variants=("dqn",)), sweep_dir=sweep_dir, executor="debug")
+    assert result.outcomes == {"CartPole-v1/dqn/seed_0": "done", "CartPole-v1/dqn/seed_1": "failed"}
+    assert result.exit_code == 1
+    failed = rundir.read_status(sweep_dir / "CartPole-v1/dqn/seed_1")
+    assert failed["state"] == "failed" and failed["error"].startswith("Diverged: loss became nan")
+    monkeypatch.setattr(Agent, "update", original)
+    # status: a table with the error, exit 1
+    assert main(["status", str(sweep_dir)]) == 1
+    # Relaunch skips the failed run unless --retry-failed.
+    again = launch(tiny_sweep(variants=("dqn",)), sweep_dir=sweep_dir, executor="debug")
+    assert again.to_run == [] and again.skipped["CartPole-v1/dqn/seed_1"] == "failed"
+    retry = launch(tiny_sweep(variants=("dqn",)), sweep_dir=sweep_dir, executor="debug", retry_failed=True)
+    assert retry.outcomes == {"CartPole-v1/dqn/seed_1": "done"} and retry.exit_code == 0
+
+
+def test_real_divergence_through_the_cli(tmp_path):
+    """A huge learning rate makes the loss overflow: the run fails, the CLI exits 1, status too."""
+    experiment = write_experiment(tmp_path)
+    sweep_dir = tmp_path / "sweep"
+    proc = run_cli("sweep", str(experiment), "--sweep-dir", str(sweep_dir), "--executor", "debug",
+                   "--variants", "dqn", "--seeds", "1", "--set", "agent.learning_rate=1e30", timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert "failed: CartPole-v1/dqn/seed_0: Diverged: loss became" in proc.stdout
+    status = run_cli("status", str(sweep_dir), timeout=60)
+    assert status.returncode == 1 and "failed" in status.stdout and "Diverged" in status.stdout
+
+
+def test_local_ctrl_c_checkpoints_and_resumes(tmp_path):
+    """SIGINT to the launcher: each worker checkpoints at a step boundary; the same command resumes
+    and the logs end equal to an uninterrupted run's."""
+    experiment = write_experiment(tmp_path, steps=3000)
+    sweep_dir = tmp_path / "sweep"
+    args = [sys.executable, "-m", "dqnlab.cli", "sweep", str(experiment), "--sweep-dir", str(sweep_dir),
+            "--workers", "2", "--seeds", "1"]
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (sweep_dir / "sweep.json").exists() and any(s.steps_done >= 400 for s in st.collect(sweep_dir)):
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "run the same command again to resume" in out
+    assert all(s.state == "pending" and s.steps_done < 3000 for s in st.collect(sweep_dir))
+    resumed = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    reference = tmp_path / "reference"
+    launch(tiny_sweep(steps=3000, seeds=1, variants=("dqn",)), sweep_dir=reference, executor="debug")
+    assert_same_logs(sweep_dir / "CartPole-v1/dqn/seed_0", reference / "CartPole-v1/dqn/seed_0")
+
+
+def test_wandb_offline_keeps_one_run_id(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb"))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    (tmp_path / "wandb").mkdir()
+    sweep_dir = tmp_path / "sweep"
+    one = tiny_sweep(variants=("dqn",), seeds=1)
+    result = launch(one, sweep_dir=sweep_dir, executor="debug", wandb_project="dqnlab-test")
+    assert result.exit_code == 0
+    run_dir = sweep_dir / "CartPole-v1/dqn/seed_0"
+    state = json.loads((run_dir / "wandb.json").read_text())
+    assert state["progress_step"] == 300 and state["eval_step"] == 300
+    offline = list((tmp_path / "wandb" / "wandb").glob(f"offline-run-*-{state['id']}"))
+    assert len(offline) == 1
+    # The id is derived from the run directory: a relaunch (or a requeued job) reuses it.
+    from dqnlab.sweep.wandb_log import run_id
+
+    assert run_id(run_dir) == state["id"]
+    progress = pd.read_csv(run_dir / "progress.csv")
+    assert len(progress) == 300 // 50
