@@ -115,6 +115,10 @@ def test_manifest_written_and_compared(tmp_path):
     grid.prepare(other, grid.expand(other), tmp_path / "s", force=True)
     stored = json.loads((tmp_path / "s" / runs[0].rel_dir / "config.json").read_text())
     assert stored["total_steps"] == 400
+    fewer = small(steps=400, seeds=1)
+    grid.prepare(fewer, grid.expand(fewer), tmp_path / "s", force=True)
+    assert not (tmp_path / "s" / "CartPole-v1/dqn/seed_1").exists()  # dropped from the grid
+    assert (tmp_path / "s" / "CartPole-v1/dqn/seed_0/config.json").exists()
 
 
 def test_refuses_a_non_sweep_directory(tmp_path):

@@ -47,7 +47,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                    help="override a config field for every run (see `dqnlab train --help`); repeatable")
     p.add_argument("--retry-failed", action="store_true", help="rerun failed runs (from their last checkpoint)")
     p.add_argument("--force", action="store_true",
-                   help="accept a sweep dir made from a different definition (changed runs start over)")
+                   help="replace a sweep dir made from a different definition: changed runs start over, "
+                        "runs no longer in the grid are deleted")
     p.add_argument("--workers", type=int, default=None, help="local executor: parallel runs (default: one per core)")
     p.add_argument("--device", default=None,
                    help="cpu | cuda | auto (default: cpu; with slurm the profile's)")

@@ -100,8 +100,8 @@ def manifest_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 def prepare(sweep: Sweep, runs: list[Run], sweep_dir: Path, *, force: bool = False) -> None:
     """Write the manifest and every run's config.json (rundir.prepare), or check that an existing
-    sweep directory holds this same sweep. With `force`, a changed definition is accepted and runs
-    whose stored config differs are started over (their directories are removed)."""
+    sweep directory holds this same sweep. With `force`, a changed definition is accepted: runs
+    whose stored config differs are started over and runs the new grid drops are removed."""
     sweep_dir = Path(sweep_dir)
     new = manifest(sweep, runs)
     old = read_manifest(sweep_dir)
@@ -114,6 +114,13 @@ def prepare(sweep: Sweep, runs: list[Run], sweep_dir: Path, *, force: bool = Fal
             )
     if old is None and sweep_dir.exists() and any(sweep_dir.iterdir()):
         raise ConfigError(f"{sweep_dir} exists, is not empty and holds no {MANIFEST}")
+    if old is not None and force:
+        # Runs of the old grid that the new one drops would otherwise be picked up by analysis.
+        keep = {r.rel_dir for r in runs}
+        for entry in old.get("runs", []):
+            stale = sweep_dir / entry["run_dir"]
+            if entry["run_dir"] not in keep and stale.is_dir():
+                shutil.rmtree(stale)
     for run in runs:
         run_dir = run.dir(sweep_dir)
         try:

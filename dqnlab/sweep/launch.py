@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from dqnlab.errors import ConfigError
-from dqnlab.sweep import definition, grid, plan
+from dqnlab.sweep import definition, grid, plan, throughput
 from dqnlab.sweep import status as st
 from dqnlab.sweep.profile import Profile, load_profile
 from dqnlab.sweep.worker import RunOptions
@@ -69,7 +69,7 @@ def select(sweep_dir: Path, runs: list[grid.Run], retry_failed: bool) -> tuple[l
 
 def longest_first(runs: list[grid.Run], rel_dirs: list[str], device: str) -> list[str]:
     """Order runs by expected duration, longest first: the sweep's tail is then short."""
-    cost = {r.rel_dir: plan.throughput.estimate_seconds(r.config, device)[0] or 0.0 for r in runs}
+    cost = {r.rel_dir: throughput.estimate_seconds(r.config, device)[0] or 0.0 for r in runs}
     return sorted(rel_dirs, key=lambda rel: -cost[rel])
 
 
