@@ -16,13 +16,14 @@ an uninterrupted run's). A SIGTERM (which precedes a preemption or a kill) check
 and training goes on in this process, so a SIGKILL after it loses nothing.
 
 Job ids are recorded in `<sweep_dir>/slurm/jobs.json`; a relaunch skips runs whose job is still
-queued or running, so launching twice never trains a run twice.
+queued or running (per `squeue`), so launching twice never trains a run twice.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,8 +37,6 @@ from dqnlab.sweep.worker import RunOptions, run_one
 
 SLURM_DIR = "slurm"
 JOBS_FILE = "jobs.json"
-ACTIVE_STATES = {"PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "SUSPENDED",
-                 "RESIZING", "REQUEUE_HOLD", "REQUEUE_FED"}
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -93,21 +92,22 @@ def read_jobs(sweep_dir: Path) -> dict[str, str]:
 
 
 def in_flight(sweep_dir: Path, rel_dirs: list[str]) -> set[str]:
-    """Runs whose recorded job is still queued or running (asked through sacct, via submitit)."""
-    jobs = read_jobs(sweep_dir)
-    folder = Path(sweep_dir) / SLURM_DIR / "logs"
-    busy = set()
-    for rel in rel_dirs:
-        job_id = jobs.get(rel)
-        if job_id is None:
-            continue
+    """Runs whose recorded job is still queued, running or requeued, per `squeue` (sacct lags
+    behind a fresh submission; `-r` lists every array task on its own line)."""
+    recorded = read_jobs(sweep_dir)
+    jobs = {rel: recorded[rel] for rel in rel_dirs if rel in recorded}
+    active: set[str] = set()
+    for array_id in sorted({j.split("_")[0] for j in jobs.values()}):
+        # One call per array: squeue rejects the whole list if one id has left the queue.
         try:
-            state = submitit.SlurmJob(folder=folder, job_id=job_id).state
-        except Exception:  # noqa: BLE001 - sacct unavailable: assume not running (status shows it)
-            continue
-        if state.split()[0].rstrip("+") in ACTIVE_STATES:
-            busy.add(rel)
-    return busy
+            out = subprocess.run(["squeue", "-h", "-r", "-o", "%i", "-j", array_id],
+                                 capture_output=True, text=True, timeout=60, check=False).stdout
+        except (OSError, subprocess.SubprocessError) as e:
+            print(f"dqnlab: cannot ask squeue ({type(e).__name__}: {e}); assuming no job of this "
+                  "sweep is still queued", file=sys.stderr)
+            return set()
+        active.update(out.split())
+    return {rel for rel, job in jobs.items() if job in active}
 
 
 def make_executor(sweep_dir: Path, profile: Profile, job_name: str,

@@ -1,0 +1,128 @@
+"""A sweep through the slurm executor on the one-node dev cluster (slurm/start_cluster.sh):
+submitted as a job array, one job preempted mid-run (USR2, as Slurm sends before a time limit or on
+preemption), requeued by submitit, and every run ends with logs identical to a local run's.
+
+Every wait is bounded; the module takes about a minute and a half on 2 cores.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:  # plain `pytest` without an install
+    sys.path.insert(0, str(REPO_ROOT))
+
+from slurm import dev_cluster  # noqa: E402
+
+pytestmark = pytest.mark.slurm
+
+STATE_DIR = Path(os.environ.get("DQNLAB_SLURM_STATE_DIR", str(dev_cluster.DEFAULT_STATE_DIR)))
+PROFILE = REPO_ROOT / "slurm" / "profiles" / "dev.toml"
+CMD_TIMEOUT_S = 30
+TINY = {
+    "network.hidden_sizes": (16, 16), "agent.batch_size": 16, "agent.min_replay_steps": 100,
+    "eval.period_steps": 1000, "eval.episodes": 2, "run.log_period_steps": 100,
+    "run.checkpoint_period_steps": 1000,
+}
+WALL_CLOCK = ("sps", "wall_time_s", "eval_seconds")
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster():
+    missing = dev_cluster.missing_programs()
+    if missing:
+        reason = f"SLURM dev cluster not installed (missing: {', '.join(missing)})"
+        if os.environ.get("CI", "").lower() in {"true", "1", "yes"}:
+            pytest.fail(f"CI=true but {reason}", pytrace=False)
+        pytest.skip(reason)
+    pytest.importorskip("submitit")
+    was_running = dev_cluster.is_running(STATE_DIR)
+    env = dev_cluster.start(STATE_DIR)
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        try:
+            yield env
+        finally:
+            if not was_running:
+                dev_cluster.stop(STATE_DIR)
+
+
+def wait_until(predicate, timeout_s: float, what: str, poll_s: float = 0.5) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(poll_s)
+
+
+def logs_without_wall_clock(run_dir: Path) -> dict[str, list[str]]:
+    out = {}
+    for name in ("progress.csv", "eval.csv"):
+        rows = [line.split(",") for line in (run_dir / name).read_text().splitlines()]
+        keep = [i for i, col in enumerate(rows[0]) if col not in WALL_CLOCK]
+        out[name] = [",".join(row[i] for i in keep) for row in rows]
+    return out
+
+
+@pytest.mark.timeout(280)
+def test_sweep_on_slurm_survives_preemption(slurm_cluster, tmp_path):
+    from dqnlab.sweep import Sweep
+    from dqnlab.sweep import status as st
+    from dqnlab.sweep.launch import launch
+
+    sweep = Sweep(name="slurm_tiny", envs=("CartPole-v1",), variants=("dqn", "dqn+double+per"),
+                  seeds=2, steps=5000, overrides=TINY)
+    sweep_dir = tmp_path / "sweep"
+    result = launch(sweep, sweep_dir=sweep_dir, executor="slurm", profile=PROFILE, out=io.StringIO())
+    jobs = result.jobs
+    assert len(jobs) == 4 and len({j.job_id.split("_")[0] for j in jobs}) == 1  # one array
+    sbatch = Path(jobs[0].paths.submission_file).read_text()
+    assert "#SBATCH --array=0-3%4" in sbatch and "#SBATCH --signal=USR2@30" in sbatch
+
+    # Relaunching while the jobs are queued or running submits nothing (no run trains twice).
+    again = launch(sweep, sweep_dir=sweep_dir, executor="slurm", profile=PROFILE, out=io.StringIO())
+    assert again.to_run == [] and again.jobs == []
+
+    # Preempt the job of one run once it is past its first checkpoint, mid-run.
+    target = "CartPole-v1/dqn+double+per/seed_0"
+    job = jobs[result.to_run.index(target)]
+    run_dir = sweep_dir / target
+
+    def progress() -> int:
+        return st.last_logged_step(run_dir / "progress.csv")
+
+    wait_until(lambda: progress() >= 1200, 120, f"{target} to pass step 1200")
+    preempted_at = progress()
+    assert preempted_at < 5000
+    subprocess.run(["scancel", "--signal=USR2", job.job_id], check=True, timeout=CMD_TIMEOUT_S)
+
+    wait_until(lambda: all(j.done() for j in jobs), 200, "every job to finish")
+    outcomes = {}
+    for j in jobs:
+        outcomes.update(j.result())
+    assert set(outcomes.values()) == {"done"}, outcomes
+    fields = subprocess.run(["scontrol", "show", "job", "-o", job.job_id], capture_output=True,
+                            text=True, timeout=CMD_TIMEOUT_S).stdout
+    assert "Restarts=1" in fields, fields  # requeued once, by submitit
+    assert "handing over to submitit for requeue" in job.stderr()
+    assert all(s.state == "done" for s in st.collect(sweep_dir))
+
+    # Identical to the same sweep run locally (in-process), wall-clock columns aside.
+    reference = tmp_path / "reference"
+    launch(sweep, sweep_dir=reference, executor="debug", out=io.StringIO())
+    for entry in st.collect(sweep_dir):
+        assert logs_without_wall_clock(sweep_dir / entry.rel_dir) == \
+            logs_without_wall_clock(reference / entry.rel_dir), entry.rel_dir
+
+    # And the same command once more: everything is done, nothing is submitted.
+    final = launch(sweep, sweep_dir=sweep_dir, executor="slurm", profile=PROFILE, out=io.StringIO())
+    assert final.to_run == [] and set(final.skipped.values()) == {"done"}
