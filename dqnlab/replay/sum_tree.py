@@ -11,6 +11,10 @@ import numpy as np
 
 
 class SumTree:
+    SCALAR_MAX = 8
+    """Updates of at most this many leaves walk their paths in Python (cheaper than ~depth numpy
+    calls on tiny arrays)."""
+
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
             raise ValueError("capacity must be >= 1")
@@ -35,10 +39,24 @@ class SumTree:
         if np.any(values < 0) or not np.all(np.isfinite(values)):
             raise ValueError("priorities must be finite and >= 0")
         pos = indices + self.size
-        self.nodes[pos] = values
+        nodes = self.nodes
+        nodes[pos] = values
+        if pos.size <= self.SCALAR_MAX:
+            # A few leaves (the per-step add/remove): walk each path with Python ints. Every node
+            # on it is recomputed from its children after they are final, so the sums are
+            # bitwise the ones of the level-by-level pass below.
+            for p in pos.tolist():
+                p >>= 1
+                while p:
+                    nodes[p] = nodes[2 * p] + nodes[2 * p + 1]
+                    p >>= 1
+            return
+        pairs = nodes.reshape(-1, 2)  # row i = (left, right) children of node i
         for _ in range(self.depth):
-            pos = np.unique(pos >> 1)
-            self.nodes[pos] = self.nodes[2 * pos] + self.nodes[2 * pos + 1]
+            # Repeated parents compute the same sum from the same children: no np.unique needed.
+            pos >>= 1
+            children = pairs[pos]
+            nodes[pos] = children[:, 0] + children[:, 1]
 
     def find(self, targets: np.ndarray) -> np.ndarray:
         """Leaf index i for each target t in [0, total): the first leaf whose prefix sum exceeds t.
@@ -46,13 +64,16 @@ class SumTree:
         Never returns a zero-valued leaf while the total is positive: at each node we go right only
         if the right subtree has mass, which also absorbs rounding when t is a hair above the total.
         """
-        t = np.asarray(targets, dtype=np.float64).copy()
+        t = np.array(targets, dtype=np.float64)
+        pairs = self.nodes.reshape(-1, 2)  # row i = (left, right) children of node i
         pos = np.ones(t.shape, dtype=np.int64)
         for _ in range(self.depth):
-            left = self.nodes[2 * pos]
-            go_right = (t >= left) & (self.nodes[2 * pos + 1] > 0)
-            t -= np.where(go_right, left, 0.0)
-            pos = 2 * pos + go_right
+            children = pairs[pos]
+            left = children[..., 0]
+            go_right = (t >= left) & (children[..., 1] > 0)
+            np.subtract(t, left, out=t, where=go_right)
+            pos <<= 1
+            pos += go_right
         return pos - self.size
 
     def sample_stratified(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
