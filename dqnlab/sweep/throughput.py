@@ -23,7 +23,7 @@ from typing import Any
 
 from dqnlab.config import Config
 
-MEASURED = "2025-06: `taskset -c 1 python -m dqnlab.sweep.throughput` on the 2-core dev machine (no GPU), torch 2.13.0 CPU, 1 thread"
+MEASURED = "2026-11-25: `taskset -c 1 python -m dqnlab.sweep.throughput` on the 2-core dev machine (no GPU), torch 2.13.0 CPU, 1 thread"
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,10 @@ class Throughput:
 
 # family, hidden sizes, batch, update period, device, dqn sps, rainbow sps (see MEASURED).
 TABLE: tuple[Throughput, ...] = (
-    Throughput("classic", (512, 512), 128, 2, "cpu", 555.0, 136.0),
-    Throughput("classic", (128, 128), 128, 2, "cpu", 3050.0, 640.0),
-    Throughput("minatar", (128,), 32, 4, "cpu", 2700.0, 700.0),
-    Throughput("atari", (512,), 32, 4, "cpu", 114.0, 52.0),
+    Throughput("classic", (512, 512), 128, 2, "cpu", 583.3, 144.3),
+    Throughput("classic", (128, 128), 128, 2, "cpu", 2435.4, 631.5),
+    Throughput("minatar", (128,), 32, 4, "cpu", 2670.2, 419.4),
+    Throughput("atari", (512,), 32, 4, "cpu", 115.5, 69.4),
 )
 
 # What `python -m dqnlab.sweep.throughput` measures: (env, overrides, steps).
