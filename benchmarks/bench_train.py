@@ -1,0 +1,188 @@
+"""Training throughput: the real `dqnlab.train.Trainer` loop against a bare hand-written loop of the
+same network and settings (baselines.bare_train_loop), in the same process, interleaved.
+
+SPS is agent steps per second over the learning phase (after the warm-up): for the Trainer from
+progress.csv's `wall_time_s` (which excludes evaluation and checkpoint writes), for the bare loop
+from its own clock. Harness overhead = bare_sps / trainer_sps - 1 (extra time per step).
+"""
+
+from __future__ import annotations
+
+import cProfile
+import csv
+import pstats
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from benchmarks.baselines import bare_train_loop
+from dqnlab import rundir
+from dqnlab.presets import resolve_config
+
+# name -> (env, variant, overrides)
+CONFIGS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "cartpole_dqn": ("CartPole-v1", "dqn", {}),
+    "cartpole_rainbow": ("CartPole-v1", "rainbow", {}),
+    "breakout_dqn": ("MinAtar/Breakout-v1", "dqn", {}),
+    "breakout_rainbow": ("MinAtar/Breakout-v1", "rainbow", {}),
+}
+
+
+def make_config(env: str, variant: str, steps: int, overrides: dict[str, Any], seed: int = 0) -> Any:
+    """The preset config, with evaluation pushed past the budget (only the final one runs) and no
+    periodic checkpoints; progress rows at the warm-up's end so the learning phase can be cut out."""
+    base = resolve_config(env, variant, seed=seed, total_steps=steps, overrides=overrides)
+    return resolve_config(env, variant, seed=seed, total_steps=steps, overrides={
+        "eval.period_steps": 10 * steps, "eval.episodes": 1, "run.checkpoint_period_steps": 0,
+        "run.log_period_steps": base.agent.min_replay_steps, **overrides,
+    })
+
+
+def run_trainer(cfg: Any, device: str, profile_to: Path | None = None) -> dict[str, float]:
+    """Run the real Trainer on `cfg`; returns learning-phase SPS, total wall seconds and updates."""
+    from dqnlab.train import Trainer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = Path(tmp) / "run"
+        rundir.prepare(cfg, run_dir)
+        t0 = time.perf_counter()
+        trainer = Trainer(run_dir, device=device, progress=False)
+        if profile_to is not None:
+            prof = cProfile.Profile()
+            prof.runcall(trainer.run)
+            prof.dump_stats(profile_to)
+        else:
+            trainer.run()
+        total = time.perf_counter() - t0
+        with open(run_dir / rundir.PROGRESS) as f:
+            rows = [r for r in csv.DictReader(f)]
+    warm = cfg.agent.min_replay_steps
+    start = next(r for r in rows if int(r["step"]) >= warm)
+    end = rows[-1]
+    steps = int(end["step"]) - int(start["step"])
+    seconds = float(end["wall_time_s"]) - float(start["wall_time_s"])
+    return {"sps": steps / seconds, "total_s": total, "updates": float(end["updates"])}
+
+
+def bench_overhead(names: list[str], steps: dict[str, int], device: str, repeats: int) -> list[dict[str, Any]]:
+    """Trainer vs bare loop, interleaved `repeats` times; the best SPS of each side is kept."""
+    dev = torch.device(device)
+    rows = []
+    for name in names:
+        env, variant, overrides = CONFIGS[name]
+        cfg = make_config(env, variant, steps[env], overrides)
+        best_h, best_b, total_h = 0.0, 0.0, 0.0
+        for _ in range(repeats):
+            h = run_trainer(cfg, device)
+            b = bare_train_loop(cfg, dev, cfg.total_steps)
+            best_h, best_b = max(best_h, h["sps"]), max(best_b, b.sps)
+            total_h = h["total_s"]
+        overhead = best_b / best_h - 1.0
+        rows.append(dict(
+            name=f"train/{name}_overhead", unit="steps/s", dqnlab=best_h, baseline=best_b,
+            ratio=best_h / best_b, target="overhead <= 10%", passed=overhead <= 0.10,
+            note=f"{env} {variant}, {cfg.total_steps} steps (warm-up {cfg.agent.min_replay_steps}), "
+                 f"batch {cfg.agent.batch_size}, update every {cfg.agent.update_period_steps}, "
+                 f"net {cfg.network.torso} {list(cfg.network.hidden_sizes)}, {device}, "
+                 f"{torch.get_num_threads()} thread(s); overhead {overhead * 100:+.1f}%; "
+                 f"Trainer wall incl. start-up and final eval {total_h:.1f}s",
+        ))
+    return rows
+
+
+# -- where the time goes ----------------------------------------------------------------------
+
+BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # (bucket, function keys "file:function" whose cumulative time is attributed to it)
+    ("update: forward+loss", ("agent.py:scalar_td_loss", "agent.py:categorical_td_loss")),
+    ("update: backward", ("_tensor.py:backward",)),
+    ("update: optimizer+clip", ("optimizer.py:wrapper", "clip_grad.py:clip_grad_norm_",
+                                "clip_grad.py:_no_grad_wrapper")),
+    ("update: noise+to_tensors", ("networks.py:reset_noise", "agent.py:to_tensors")),
+    ("replay: sample", ("buffer.py:sample",)),
+    ("replay: priorities", ("buffer.py:update_priorities",)),
+    ("replay: add", ("buffer.py:add", "buffer.py:start_episode")),
+    ("act", ("agent.py:act",)),
+    ("env", ("wrappers.py:step", "wrappers.py:reset", "core.py:step", "core.py:reset")),
+    ("evaluate", ("evaluate.py:evaluate",)),
+    ("checkpoint+logs", ("train.py:save_checkpoint", "train.py:_log_progress", "train.py:_status")),
+)
+
+
+def _key(func: tuple[str, int, str]) -> str:
+    return f"{Path(func[0]).name}:{func[2]}"
+
+
+def profile_breakdown(name: str, steps: int, device: str, out: Path) -> dict[str, float]:
+    """cProfile one Trainer run; fraction of Trainer.run's time per bucket (top-level calls only:
+    each bucket takes the cumulative time of its functions when called from train.py/agent.py)."""
+    env, variant, overrides = CONFIGS[name]
+    cfg = make_config(env, variant, steps, overrides)
+    run_trainer(cfg, device, profile_to=out)
+    stats = pstats.Stats(str(out))
+    raw = stats.stats  # type: ignore[attr-defined]
+    total = next(v[3] for f, v in raw.items() if _key(f) == "train.py:run")
+    result: dict[str, float] = {}
+    for bucket, keys in BUCKETS:
+        seconds = 0.0
+        for func, (_, _, _, _, callers) in raw.items():
+            if _key(func) not in keys:
+                continue
+            for caller, (_, _, _, ct) in callers.items():
+                # count only calls from outside the bucket's own functions (no double counting)
+                if _key(caller) not in keys and Path(caller[0]).name in ("train.py", "agent.py"):
+                    seconds += ct
+        result[bucket] = seconds
+    result["other (loop, python)"] = max(0.0, total - sum(result.values()))
+    result["total"] = total
+    return result
+
+
+# -- updates per second (device benchmark) ----------------------------------------------------
+
+def bench_updates(names: list[str], device: str, quick: bool) -> list[dict[str, Any]]:
+    """Agent.update + replay sample + priority update per second (the learner alone)."""
+    from dqnlab.agent import Agent
+    from dqnlab.replay import ReplayBuffer
+
+    dev = torch.device(device)
+    rows = []
+    for name in names:
+        env, variant, overrides = CONFIGS[name]
+        cfg = make_config(env, variant, 10_000, overrides)
+        obs_shape, dtype, actions = ((4,), np.float32, 2) if env.startswith("CartPole") else ((4, 10, 10), np.uint8, 3)
+        agent = Agent(cfg, obs_shape, actions, dev)
+        rb = ReplayBuffer(20_000, obs_shape, dtype, n_step=cfg.replay.n_step, gamma=cfg.agent.gamma,
+                          prioritized=cfg.replay.prioritized)
+        rng = np.random.default_rng(0)
+        rb.start_episode(0, rng.integers(0, 2, obs_shape).astype(dtype))
+        for i in range(5_000):
+            rb.add(0, int(rng.integers(actions)), 1.0, rng.integers(0, 2, obs_shape).astype(dtype),
+                   i % 200 == 199, False)
+            if i % 200 == 199:
+                rb.start_episode(0, rng.integers(0, 2, obs_shape).astype(dtype))
+
+        def one(rb: ReplayBuffer = rb, agent: Agent = agent, batch_size: int = cfg.agent.batch_size) -> None:
+            batch = rb.sample(batch_size, 0.5)
+            upd = agent.update(batch)
+            rb.update_priorities(batch.indices, upd.priorities)
+
+        for _ in range(20):
+            one()
+        n = 100 if quick else 500
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        for _ in range(n):
+            one()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        ups = n / (time.perf_counter() - t)
+        rows.append(dict(name=f"device/{name}_updates", unit="updates/s", dqnlab=ups, baseline=None,
+                         ratio=None, target="report", passed=None,
+                         note=f"sample + Agent.update + priority update, batch {cfg.agent.batch_size}, {device}"))
+    return rows
