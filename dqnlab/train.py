@@ -9,7 +9,6 @@ progress.csv and eval.csv equal those of an uninterrupted run, wall-clock column
 from __future__ import annotations
 
 import math
-import pickle
 import sys
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ import torch
 from dqnlab import checkpoint, rundir
 from dqnlab.agent import Agent
 from dqnlab.config import Config
-from dqnlab.envs import make_env
+from dqnlab.envs import make_env, snapshot
 from dqnlab.evaluate import evaluate
 from dqnlab.progress import ProgressLine
 from dqnlab.recorder import EVAL_COLUMNS, PROGRESS_COLUMNS, CsvLog
@@ -115,7 +114,7 @@ class Trainer:
             "replay": self.replay.state_dict(),
             "rng": self.rng.bit_generator.state,
             "torch_rng": torch.get_rng_state(),
-            "env": pickle.dumps(self.env),
+            "env": snapshot.snapshot(self.env),
             "obs": self.obs,
             "log_offsets": {"progress": self.progress_log.offset(), "eval": self.eval_log.offset()},
         }
@@ -126,8 +125,7 @@ class Trainer:
         self.replay.load_state_dict(state["replay"])
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
-        self.env.close()
-        self.env = pickle.loads(state["env"])
+        snapshot.restore(self.env, state["env"])
         self.obs = state["obs"]
         self.progress_log.truncate(state["log_offsets"]["progress"])
         self.eval_log.truncate(state["log_offsets"]["eval"])
