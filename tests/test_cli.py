@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import assert_same_logs, run_cli
+from run_helpers import assert_same_logs, run_cli
 
 from dqnlab.cli import main
 from dqnlab.recorder import EVAL_COLUMNS, PROGRESS_COLUMNS

@@ -7,7 +7,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, assert_same_logs
+from run_helpers import ROOT, assert_same_logs
 
 from dqnlab import rundir
 from dqnlab.cli import build_parser, main, resolve_from_args

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, assert_same_logs, run_cli
+from run_helpers import ROOT, assert_same_logs, run_cli
 
 from dqnlab import rundir
 from dqnlab.cli import main
