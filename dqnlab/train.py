@@ -9,6 +9,7 @@ progress.csv and eval.csv equal those of an uninterrupted run, wall-clock column
 from __future__ import annotations
 
 import math
+import pickle
 import sys
 import time
 from collections.abc import Callable
@@ -104,6 +105,7 @@ class Trainer:
         self.checkpoint_dir = self.run_dir / rundir.CHECKPOINT
         self.line = ProgressLine(cfg.total_steps, enabled=progress)
         self.last_checkpoint: str | None = None
+        self._warned_snapshot = False
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -114,7 +116,7 @@ class Trainer:
             "replay": self.replay.state_dict(),
             "rng": self.rng.bit_generator.state,
             "torch_rng": torch.get_rng_state(),
-            "env": snapshot.snapshot(self.env),
+            "env": self._env_snapshot(),
             "obs": self.obs,
             "log_offsets": {"progress": self.progress_log.offset(), "eval": self.eval_log.offset()},
         }
@@ -125,10 +127,28 @@ class Trainer:
         self.replay.load_state_dict(state["replay"])
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
-        snapshot.restore(self.env, state["env"])
-        self.obs = state["obs"]
+        if state["env"] is not None:
+            snapshot.restore(self.env, state["env"])
+            self.obs = state["obs"]
+        else:
+            # The env could not be snapshotted (e.g. Box2D's LunarLander): the episode in progress at
+            # the checkpoint is dropped and a fresh one starts from a seed derived from the step.
+            c = self.counters
+            self.obs, _ = self.env.reset(seed=self.cfg.seed + 1_000_003 * c.step)
+            c.episode_return, c.episode_length = 0.0, 0
+            self.replay.start_episode(0, self.obs)
         self.progress_log.truncate(state["log_offsets"]["progress"])
         self.eval_log.truncate(state["log_offsets"]["eval"])
+
+    def _env_snapshot(self) -> bytes | None:
+        try:
+            return snapshot.snapshot(self.env)
+        except (TypeError, AttributeError, pickle.PicklingError) as e:
+            if not self._warned_snapshot:
+                print(f"dqnlab: env state cannot be checkpointed ({e}); a resume starts a new episode",
+                      file=sys.stderr)
+                self._warned_snapshot = True
+            return None
 
     def save_checkpoint(self) -> None:
         path = checkpoint.save(self.checkpoint_dir, self.counters.step, self.state_dict())

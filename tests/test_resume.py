@@ -86,3 +86,19 @@ def test_corrupt_latest_checkpoint_falls_back_to_previous(tmp_path, tiny):
     ckpts[-1].write_bytes(b"garbage")  # a torn newest checkpoint
     assert train(cut, progress=False) == "done"
     assert_same_logs(tmp_path / "full", cut)
+
+
+def test_env_without_snapshot_resumes_with_a_new_episode(tmp_path, tiny):
+    pytest.importorskip("Box2D")
+    args = ["train", "--env", "LunarLander-v3", "--steps", "400", "--run-dir", str(tmp_path / "ll"),
+            "--quiet", *tiny]
+    rundir.prepare(resolve_from_args(build_parser().parse_args(args)), tmp_path / "ll")
+    calls = {"n": 0}
+
+    def stop():
+        calls["n"] += 1
+        return calls["n"] == 150
+
+    assert train(tmp_path / "ll", should_stop=stop, progress=False) == "stopped"
+    assert train(tmp_path / "ll", progress=False) == "done"
+    assert rundir.read_status(tmp_path / "ll")["steps_done"] == 400
