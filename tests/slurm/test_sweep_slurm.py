@@ -8,7 +8,6 @@ Every wait is bounded; the module takes about a minute and a half on 2 cores.
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 import time
@@ -20,11 +19,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # plain `pytest` without an install
     sys.path.insert(0, str(REPO_ROOT))
 
-from slurm import dev_cluster  # noqa: E402
 
 pytestmark = pytest.mark.slurm
 
-STATE_DIR = Path(os.environ.get("DQNLAB_SLURM_STATE_DIR", str(dev_cluster.DEFAULT_STATE_DIR)))
 PROFILE = REPO_ROOT / "slurm" / "profiles" / "dev.toml"
 CMD_TIMEOUT_S = 30
 TINY = {
@@ -33,27 +30,6 @@ TINY = {
     "run.checkpoint_period_steps": 1000,
 }
 WALL_CLOCK = ("sps", "wall_time_s", "eval_seconds")
-
-
-@pytest.fixture(scope="module")
-def slurm_cluster():
-    missing = dev_cluster.missing_programs()
-    if missing:
-        reason = f"SLURM dev cluster not installed (missing: {', '.join(missing)})"
-        if os.environ.get("CI", "").lower() in {"true", "1", "yes"}:
-            pytest.fail(f"CI=true but {reason}", pytrace=False)
-        pytest.skip(reason)
-    pytest.importorskip("submitit")
-    was_running = dev_cluster.is_running(STATE_DIR)
-    env = dev_cluster.start(STATE_DIR)
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        try:
-            yield env
-        finally:
-            if not was_running:
-                dev_cluster.stop(STATE_DIR)
 
 
 def wait_until(predicate, timeout_s: float, what: str, poll_s: float = 0.5) -> None:
