@@ -104,13 +104,13 @@ def test_stacked_storage_reconstructs_every_observation_and_stores_one_frame_eac
             transitions[slot] = (obs[t], t % 3, float(t), obs[t + 1], last and ep != 1)
     assert len(buf) == sum(10 + ep for ep in range(3))
     idx = np.array(sorted(transitions))
-    stacked = buf._stack(idx)
+    batch = buf.batch_at(idx)
     for j, slot in enumerate(idx):
         o, a, r, o2, term = transitions[slot]
-        assert np.array_equal(stacked[j], o)
+        assert np.array_equal(batch.obs[j], o)
         assert buf.action[slot] == a and buf.ret[slot] == r
         assert buf.discount[slot] == (0.0 if term else pytest.approx(G))
-        assert np.array_equal(buf._stack(np.array([slot + buf.steps[slot]]))[0], o2)
+        assert np.array_equal(batch.next_obs[j], o2)
 
 
 def test_ring_overwrite_invalidates_transitions_with_stale_history():

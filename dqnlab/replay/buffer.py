@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from dqnlab.replay.accumulator import NStepAccumulator
+from dqnlab.replay.kernels import ACTIVE, Kernels
 from dqnlab.replay.samplers import PrioritizedSampler, UniformSampler
 
 
@@ -50,6 +51,7 @@ class ReplayBuffer:
         priority_eps: float = 1e-6,
         num_streams: int = 1,
         seed: int = 0,
+        kernels: Kernels = ACTIVE,
     ) -> None:
         self.stack, self.num_streams = stack, num_streams
         self.obs_shape = tuple(obs_shape)
@@ -67,7 +69,7 @@ class ReplayBuffer:
         self.discount = np.zeros(self.capacity, dtype=np.float32)
         self.steps = np.zeros(self.capacity, dtype=np.uint8)
         self.sampler = (
-            PrioritizedSampler(self.capacity, alpha, priority_eps)
+            PrioritizedSampler(self.capacity, alpha, priority_eps, kernels)
             if prioritized
             else UniformSampler(self.capacity)
         )
@@ -76,7 +78,8 @@ class ReplayBuffer:
         self.current = np.full(num_streams, -1, dtype=np.int64)  # slot of the latest observation
         self.filled = np.zeros(num_streams, dtype=np.int64)  # slots written at least once, per stream
         self.rng = np.random.default_rng(seed)
-        self._history = np.arange(-stack + 1, 1)
+        self.kernels = kernels
+        self._flat_frames = self.frames.reshape(self.capacity, -1)  # a view: one row per slot
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -133,26 +136,19 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return self.sampler.count
 
-    def _stack(self, slots: np.ndarray) -> np.ndarray:
-        if self.stack == 1:
-            return self.frames[slots]
-        base = (slots // self.segment) * self.segment
-        offsets = (slots - base)[:, None] + self._history[None, :]
-        return self.frames[base[:, None] + offsets % self.segment]
-
     def sample(self, batch_size: int, beta: float = 1.0) -> Batch:
         idx, weights = self.sampler.sample(batch_size, self.rng, beta)
-        base = (idx // self.segment) * self.segment
-        next_idx = base + (idx - base + self.steps[idx]) % self.segment
-        return Batch(
-            indices=idx,
-            obs=self._stack(idx),
-            action=self.action[idx].astype(np.int64),
-            ret=self.ret[idx],
-            discount=self.discount[idx],
-            next_obs=self._stack(next_idx),
-            weights=weights,
+        return self.batch_at(idx, weights)
+
+    def batch_at(self, idx: np.ndarray, weights: np.ndarray | None = None) -> Batch:
+        """The transitions starting at slots `idx` (which must be valid)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        obs, action, ret, discount, next_obs = self.kernels.gather(
+            self._flat_frames, self.action, self.ret, self.discount, self.steps, idx,
+            self.segment, self.stack,
         )
+        shape = (idx.shape[0], *self.obs_shape)
+        return Batch(idx, obs.reshape(shape), action, ret, discount, next_obs.reshape(shape), weights)
 
     def update_priorities(self, indices: np.ndarray, priorities: np.ndarray) -> None:
         self.sampler.update(indices, priorities)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dqnlab.replay.kernels import ACTIVE, Kernels
 from dqnlab.replay.sum_tree import SumTree
 
 
@@ -69,8 +70,10 @@ class PrioritizedSampler:
 
     prioritized = True
 
-    def __init__(self, capacity: int, alpha: float, eps: float) -> None:
-        self.tree = SumTree(capacity)
+    def __init__(
+        self, capacity: int, alpha: float, eps: float, kernels: Kernels = ACTIVE
+    ) -> None:
+        self.tree = SumTree(capacity, kernels)
         self.alpha, self.eps = alpha, eps
         self.max_priority = 1.0
         self.valid = np.zeros(capacity, dtype=bool)
@@ -93,20 +96,22 @@ class PrioritizedSampler:
     ) -> tuple[np.ndarray, np.ndarray]:
         if self.count == 0:
             raise ValueError("cannot sample from an empty replay")
-        idx = self.tree.sample_stratified(batch_size, rng)
-        probs = self.tree.get(idx) / self.tree.total
-        weights = (self.count * probs) ** (-beta)
-        return idx, (weights / weights.max()).astype(np.float32)
+        if self.tree.total <= 0:
+            raise ValueError("cannot sample from an empty sum tree")
+        tree = self.tree
+        return tree.kernels.per_sample(tree.nodes, tree.depth, rng.random(batch_size), self.count, beta)
 
     def update(self, slots: np.ndarray, priorities: np.ndarray) -> None:
         """`priorities` are raw (|TD error| or loss); eps and alpha are applied here. Slots that
         stopped being valid since they were sampled keep priority 0."""
-        slots = np.asarray(slots)
-        p = np.abs(np.asarray(priorities, dtype=np.float64)) + self.eps
-        keep = self.valid[slots]
-        self.tree.set(slots[keep], p[keep] ** self.alpha)
-        if keep.any():
-            self.max_priority = max(self.max_priority, float(p[keep].max()))
+        tree = self.tree
+        largest = tree.kernels.per_update(
+            tree.nodes, tree.depth, self.valid, np.asarray(slots, dtype=np.int64),
+            np.asarray(priorities), self.eps, self.alpha,
+        )
+        if largest != largest:  # nan: nothing was written
+            raise ValueError("priorities must be finite")
+        self.max_priority = max(self.max_priority, largest)
 
     def state_dict(self) -> dict:
         return {

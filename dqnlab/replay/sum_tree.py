@@ -2,26 +2,27 @@
 
 The tree lives in one flat array: node 1 is the root, node i has children 2i and 2i+1, and the
 leaves are nodes [size, 2 size). Updates rewrite the leaves and then recompute each touched parent
-from its two children, level by level, so sums never drift the way incremental deltas do.
+from its two children, level by level, so sums never drift the way incremental deltas do. The loops
+themselves are in `kernels` (numba when installed, else numpy: bitwise the same results).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from dqnlab.replay import kernels
+from dqnlab.replay.kernels import Kernels
+
 
 class SumTree:
-    SCALAR_MAX = 8
-    """Updates of at most this many leaves walk their paths in Python (cheaper than ~depth numpy
-    calls on tiny arrays)."""
-
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, kernels: Kernels = kernels.ACTIVE) -> None:
         if capacity < 1:
             raise ValueError("capacity must be >= 1")
         self.capacity = capacity
         self.depth = max(1, int(np.ceil(np.log2(capacity))))
         self.size = 1 << self.depth
         self.nodes = np.zeros(2 * self.size, dtype=np.float64)
+        self.kernels = kernels
 
     @property
     def total(self) -> float:
@@ -32,31 +33,13 @@ class SumTree:
 
     def set(self, indices: np.ndarray, values: np.ndarray) -> None:
         """Set leaf values (>= 0). With repeated indices the last value wins, as in numpy."""
-        indices = np.asarray(indices, dtype=np.int64)
-        values = np.asarray(values, dtype=np.float64)
+        indices = np.asarray(indices, dtype=np.int64).ravel()
+        values = np.broadcast_to(np.asarray(values, dtype=np.float64), indices.shape)
         if indices.size == 0:
             return
         if np.any(values < 0) or not np.all(np.isfinite(values)):
             raise ValueError("priorities must be finite and >= 0")
-        pos = indices + self.size
-        nodes = self.nodes
-        nodes[pos] = values
-        if pos.size <= self.SCALAR_MAX:
-            # A few leaves (the per-step add/remove): walk each path with Python ints. Every node
-            # on it is recomputed from its children after they are final, so the sums are
-            # bitwise the ones of the level-by-level pass below.
-            for p in pos.tolist():
-                p >>= 1
-                while p:
-                    nodes[p] = nodes[2 * p] + nodes[2 * p + 1]
-                    p >>= 1
-            return
-        pairs = nodes.reshape(-1, 2)  # row i = (left, right) children of node i
-        for _ in range(self.depth):
-            # Repeated parents compute the same sum from the same children: no np.unique needed.
-            pos >>= 1
-            children = pairs[pos]
-            nodes[pos] = children[:, 0] + children[:, 1]
+        self.kernels.set(self.nodes, self.depth, indices, np.ascontiguousarray(values))
 
     def find(self, targets: np.ndarray) -> np.ndarray:
         """Leaf index i for each target t in [0, total): the first leaf whose prefix sum exceeds t.
@@ -64,17 +47,8 @@ class SumTree:
         Never returns a zero-valued leaf while the total is positive: at each node we go right only
         if the right subtree has mass, which also absorbs rounding when t is a hair above the total.
         """
-        t = np.array(targets, dtype=np.float64)
-        pairs = self.nodes.reshape(-1, 2)  # row i = (left, right) children of node i
-        pos = np.ones(t.shape, dtype=np.int64)
-        for _ in range(self.depth):
-            children = pairs[pos]
-            left = children[..., 0]
-            go_right = (t >= left) & (children[..., 1] > 0)
-            np.subtract(t, left, out=t, where=go_right)
-            pos <<= 1
-            pos += go_right
-        return pos - self.size
+        t = np.asarray(targets, dtype=np.float64)
+        return self.kernels.find(self.nodes, self.depth, t.ravel()).reshape(t.shape)
 
     def sample_stratified(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
         """One leaf from each of `batch_size` equal slices of the total mass (Schaul et al. 2016)."""
