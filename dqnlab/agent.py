@@ -140,6 +140,18 @@ class Agent:
         actions = np.where(explore, random_actions, q.argmax(axis=1))
         return actions, q[np.arange(num), actions]
 
+    def act_one(self, obs: np.ndarray, epsilon: float, rng: np.random.Generator) -> int:
+        """`act(obs[None], ...)` for the training loop's single env, in scalar code: the same two
+        draws from `rng` (numpy's scalar and size-1 draws give the same values), the same action."""
+        explore = rng.random() < epsilon
+        random_action = int(rng.integers(0, self.num_actions))
+        if explore:
+            return random_action
+        if self.noisy:
+            self.online.reset_noise(self.noise_generator)
+        with torch.no_grad():
+            return int(self.online(self._obs_tensor(obs[None])).q_values.argmax(1)[0])
+
     # -- learning -------------------------------------------------------------------------------
 
     def to_tensors(self, batch: Batch) -> TensorBatch:

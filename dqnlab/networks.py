@@ -47,25 +47,34 @@ class NoisyLinear(nn.Module):
         self.register_buffer("eps_in", torch.zeros(in_features))
         self.register_buffer("eps_out", torch.zeros(out_features))
 
-    @staticmethod
-    def _scaled_noise(n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
-        x = torch.randn(n, generator=generator, device=device)
-        return x.sign() * x.abs().sqrt()
-
     def reset_noise(self, generator: torch.Generator) -> None:
-        device = self.eps_in.device
-        self.eps_in.copy_(self._scaled_noise(self.in_features, generator, device))
-        self.eps_out.copy_(self._scaled_noise(self.out_features, generator, device))
+        reset_noise([self], generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training:
             return F.linear(x, self.weight_mu, self.bias_mu)
-        bias = self.bias_mu + self.bias_sigma * self.eps_out
+        bias = torch.addcmul(self.bias_mu, self.bias_sigma, self.eps_out)
         if x.reshape(-1, self.in_features).shape[0] <= self.FACTORIZED_MAX_ROWS:
             noise = F.linear(x * self.eps_in, self.weight_sigma) * self.eps_out
             return F.linear(x, self.weight_mu, bias) + noise
         weight = torch.addcmul(self.weight_mu, self.weight_sigma, torch.outer(self.eps_out, self.eps_in))
         return F.linear(x, weight, bias)
+
+
+@torch.no_grad()
+def reset_noise(layers: list[NoisyLinear], generator: torch.Generator) -> None:
+    """New factorized noise for `layers`: one N(0, 1) draw for all of them, f(x) = sign(x) sqrt|x|
+    applied once, then sliced into each layer's eps_in and eps_out (in layer order). A network's
+    worth of noise per update costs a handful of ops instead of ~14 per layer."""
+    if not layers:
+        return
+    sizes = [n for layer in layers for n in (layer.in_features, layer.out_features)]
+    x = torch.randn(sum(sizes), generator=generator, device=layers[0].eps_in.device)
+    x = x.sign() * x.abs().sqrt()
+    parts = iter(x.split(sizes))
+    for layer in layers:
+        layer.eps_in.copy_(next(parts))
+        layer.eps_out.copy_(next(parts))
 
 
 def _linear(noisy: bool, sigma0: float):
@@ -129,8 +138,7 @@ class QNetwork(nn.Module):
         self.noisy_layers = [m for m in self.modules() if isinstance(m, NoisyLinear)]
 
     def reset_noise(self, generator: torch.Generator) -> None:
-        for layer in self.noisy_layers:
-            layer.reset_noise(generator)
+        reset_noise(self.noisy_layers, generator)
 
     def forward(self, obs: torch.Tensor) -> QOutput:
         x = obs.float()

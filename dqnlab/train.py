@@ -216,8 +216,8 @@ class Trainer:
         t_last, step_last = time.perf_counter(), c.step
         t_prev = t_last
         while c.step < cfg.total_steps:
-            actions, _ = agent.act(self.obs[None], epsilon_at(cfg, c.step), self.rng)
-            action = int(actions[0])
+            epsilon = epsilon_at(cfg, c.step)
+            action = agent.act_one(self.obs, epsilon, self.rng)
             next_obs, reward, terminated, truncated, info = env.step(action)
             learn_reward = float(np.clip(reward, -1.0, 1.0)) if clip else float(reward)
             terminal = terminated or (life_terminal and bool(info.get("life_loss", False)))
@@ -258,7 +258,7 @@ class Trainer:
             if c.step % cfg.eval.period_steps == 0 or last:
                 self._evaluate()
                 t_prev = time.perf_counter()
-            self.line.update(c.step, epsilon_at(cfg, c.step))
+            self.line.update(c.step, epsilon)
             stop = should_stop()
             if (ckpt_period and c.step % ckpt_period == 0) or last or stop:
                 self.save_checkpoint()

@@ -107,3 +107,17 @@ def test_polyak_target_update():
     agent.update_target()
     for t, o, online in zip(agent.target.parameters(), old, agent.online.parameters()):
         assert torch.allclose(t, o + 0.25 * (online - o))
+
+
+@pytest.mark.parametrize("variant", ["dqn", "dqn+noisy"])
+def test_act_one_is_act_on_a_batch_of_one(variant: str) -> None:
+    """The training loop's scalar path: same actions, same draws from the rng, same noise."""
+    cfg = resolve_config("CartPole-v1", variant, overrides={"network.hidden_sizes": "16"})
+    a1, a2 = (Agent(cfg, (4,), 3, torch.device("cpu")) for _ in range(2))
+    r1, r2 = np.random.default_rng(9), np.random.default_rng(9)
+    obs = np.random.default_rng(1).standard_normal((200, 4)).astype(np.float32)
+    for t, o in enumerate(obs):
+        eps = (0.0, 0.3, 1.0)[t % 3]
+        assert a1.act_one(o, eps, r1) == int(a2.act(o[None], eps, r2)[0][0])
+    assert r1.random() == r2.random()
+    assert torch.equal(a1.noise_generator.get_state(), a2.noise_generator.get_state())

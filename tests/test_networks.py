@@ -65,3 +65,18 @@ def test_torsos_shapes():
     assert nature(torch.zeros(2, 4, 84, 84, dtype=torch.uint8)).q_values.shape == (2, 18)
     # Nature CNN conv stack: 84 -> 20 -> 9 -> 7 with 64 channels.
     assert nature.torso(torch.zeros(1, 4, 84, 84)).shape == (1, 64 * 7 * 7)
+
+
+def test_network_noise_is_one_draw_sliced_across_layers_in_order():
+    net = QNetwork(NetworkConfig(hidden_sizes=(8, 8), dueling=True, noisy=True), (3,), 2)
+    layers = net.noisy_layers
+    assert len(layers) == 5  # shared, advantage (hidden, out), value (hidden, out)
+    net.reset_noise(torch.Generator().manual_seed(3))
+    sizes = [n for m in layers for n in (m.in_features, m.out_features)]
+    x = torch.randn(sum(sizes), generator=torch.Generator().manual_seed(3))
+    f = x.sign() * x.abs().sqrt()
+    got = torch.cat([t for m in layers for t in (m.eps_in, m.eps_out)])
+    assert torch.equal(got, f)
+    before = got.clone()
+    net.reset_noise(torch.Generator().manual_seed(4))
+    assert not torch.equal(torch.cat([t for m in layers for t in (m.eps_in, m.eps_out)]), before)

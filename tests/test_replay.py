@@ -216,7 +216,7 @@ def test_new_transitions_enter_at_max_priority_and_removed_get_zero():
     s.update(np.arange(4), np.array([1.0, 5.0, 2.0, 0.5]))
     s.add(np.array([4]))
     assert s.tree.get(np.array([4]))[0] == pytest.approx(5.0)
-    s.remove(np.array([1]))
+    s.remove_one(1)
     assert s.tree.get(np.array([1]))[0] == 0.0 and s.count == 4
     s.update(np.array([1]), np.array([100.0]))  # stale update of a removed slot is ignored
     assert s.tree.get(np.array([1]))[0] == 0.0

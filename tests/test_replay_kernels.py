@@ -49,6 +49,12 @@ def test_set_with_repeats_is_bitwise_the_reference() -> None:
         LOOPS.set(a, depth, leaves, values)
         NUMPY.set(b, depth, leaves, values)
         np.testing.assert_array_equal(a, b)
+    for _ in range(20):  # the one-leaf walk of the per-step add/remove
+        leaf, value = int(rng.integers(0, 1 << depth)), float(rng.uniform(0, 3))
+        LOOPS.set_one(a, depth, leaf, value)
+        NUMPY.set_one(b, depth, leaf, value)
+        NUMPY.set(b, depth, np.array([leaf]), np.array([value]))
+        np.testing.assert_array_equal(a, b)
     leaves = np.array([5, 5, 5])
     LOOPS.set(a, depth, leaves, np.array([1.0, 2.0, 7.0]))
     assert a[5 + (1 << depth)] == 7.0

@@ -86,11 +86,14 @@ class ReplayBuffer:
     def _write(self, stream: int, frame: np.ndarray) -> int:
         base, p = stream * self.segment, int(self.pos[stream])
         slot = base + p
-        stale = base + (p + np.arange(self.stack)) % self.segment
-        self.sampler.remove(stale)
+        # Slots p .. p+S-1 stop being transitions: p is overwritten, the others' stacks reach it.
+        # Scalar code on purpose: this runs every env step, and S is 1 or 4.
+        for k in range(self.stack):
+            self.sampler.remove_one(base + (p + k) % self.segment)
         self.frames[slot] = frame
         self.pos[stream] = (p + 1) % self.segment
-        self.filled[stream] = max(self.filled[stream], p + 1)
+        if p + 1 > self.filled[stream]:
+            self.filled[stream] = p + 1
         return slot
 
     def start_episode(self, stream: int, obs: np.ndarray) -> None:
@@ -124,12 +127,9 @@ class ReplayBuffer:
         self.action[slot] = action
         self.current[stream] = self._write(stream, next_obs[-1] if self.stack > 1 else next_obs)
         emitted = self.accumulators[stream].add(slot, reward, terminal, truncated)
-        if emitted:
-            slots = np.fromiter((e.slot for e in emitted), dtype=np.int64, count=len(emitted))
-            self.ret[slots] = [e.ret for e in emitted]
-            self.discount[slots] = [e.discount for e in emitted]
-            self.steps[slots] = [e.steps for e in emitted]
-            self.sampler.add(slots)
+        for e in emitted:  # usually one; up to n at an episode's end
+            self.ret[e.slot], self.discount[e.slot], self.steps[e.slot] = e.ret, e.discount, e.steps
+            self.sampler.add_one(e.slot)
 
     # -- reading --------------------------------------------------------------------------------
 

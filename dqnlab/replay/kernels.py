@@ -54,20 +54,31 @@ def set_numpy(nodes: np.ndarray, depth: int, leaves: np.ndarray, values: np.ndar
     pos = leaves.astype(np.int64) + (1 << depth)
     nodes[pos] = values
     if pos.size <= 8:
-        # A few leaves (the per-step add/remove): walking each path with Python ints beats ~depth
-        # numpy calls on tiny arrays. Every node on a path is recomputed after its children are
-        # final, so the sums are bitwise those of the level-by-level pass.
+        # A few leaves: walking each path in Python beats ~depth numpy calls on tiny arrays. Every
+        # node on a path is recomputed after its children are final (a later leaf's walk redoes
+        # the shared part), so the sums are bitwise those of the level-by-level pass.
         for p in pos.tolist():
-            p >>= 1
-            while p:
-                nodes[p] = nodes[2 * p] + nodes[2 * p + 1]
-                p >>= 1
+            _walk_up(nodes, p)
         return
     pairs = nodes.reshape(-1, 2)
     for _ in range(depth):
         pos >>= 1
         children = pairs[pos]
         nodes[pos] = children[:, 0] + children[:, 1]
+
+
+def _walk_up(nodes: np.ndarray, p: int) -> None:
+    p >>= 1
+    while p:
+        nodes[p] = nodes[2 * p] + nodes[2 * p + 1]
+        p >>= 1
+
+
+def set_one_numpy(nodes: np.ndarray, depth: int, leaf: int, value: float) -> None:
+    """One leaf (the per-step add and remove): the path walk, bitwise the same as `set_numpy`."""
+    p = leaf + (1 << depth)
+    nodes[p] = value
+    _walk_up(nodes, p)
 
 
 def per_sample_numpy(
@@ -156,6 +167,16 @@ def set_loops(nodes: np.ndarray, depth: int, leaves: np.ndarray, values: np.ndar
 
 
 @_compiled
+def set_one_loops(nodes: np.ndarray, depth: int, leaf: int, value: float) -> None:
+    p = leaf + (1 << depth)
+    nodes[p] = value
+    p >>= 1
+    while p:
+        nodes[p] = nodes[2 * p] + nodes[2 * p + 1]
+        p >>= 1
+
+
+@_compiled
 def per_sample_loops(
     nodes: np.ndarray, depth: int, u: np.ndarray, count: int, beta: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -224,12 +245,14 @@ class Kernels(NamedTuple):
     name: str
     find: Any
     set: Any
+    set_one: Any
     per_sample: Any
     per_update: Any
     gather: Any
 
 
-NUMPY = Kernels("numpy", find_numpy, set_numpy, per_sample_numpy, per_update_numpy, gather_numpy)
-LOOPS = Kernels("numba" if numba else "python-loops", find_loops, set_loops, per_sample_loops,
-                per_update_loops, gather_loops)
+NUMPY = Kernels("numpy", find_numpy, set_numpy, set_one_numpy, per_sample_numpy, per_update_numpy,
+                gather_numpy)
+LOOPS = Kernels("numba" if numba else "python-loops", find_loops, set_loops, set_one_loops,
+                per_sample_loops, per_update_loops, gather_loops)
 ACTIVE = LOOPS if numba is not None and os.environ.get("DQNLAB_KERNELS") != "numpy" else NUMPY

@@ -30,10 +30,17 @@ class UniformSampler:
         self.valid[slots] = True
         self.high = max(self.high, int(slots.max()) + 1)
 
-    def remove(self, slots: np.ndarray) -> None:
-        slots = np.asarray(slots)
-        self.count -= int(self.valid[slots].sum())
-        self.valid[slots] = False
+    def add_one(self, slot: int) -> None:
+        """`add` for one slot, in scalar code: it runs on every env step."""
+        if not self.valid[slot]:
+            self.valid[slot] = True
+            self.count += 1
+        self.high = max(self.high, slot + 1)
+
+    def remove_one(self, slot: int) -> None:
+        if self.valid[slot]:
+            self.valid[slot] = False
+            self.count -= 1
 
     def sample(
         self, batch_size: int, rng: np.random.Generator, beta: float
@@ -85,11 +92,20 @@ class PrioritizedSampler:
         self.valid[slots] = True
         self.tree.set(slots, np.full(slots.shape, self.max_priority**self.alpha))
 
-    def remove(self, slots: np.ndarray) -> None:
-        slots = np.asarray(slots)
-        self.count -= int(self.valid[slots].sum())
-        self.valid[slots] = False
-        self.tree.set(slots, np.zeros(slots.shape))
+    def add_one(self, slot: int) -> None:
+        """`add` for one slot, in scalar code: it runs on every env step."""
+        if not self.valid[slot]:
+            self.valid[slot] = True
+            self.count += 1
+        self.tree.set_one(slot, self.max_priority**self.alpha)
+
+    def remove_one(self, slot: int) -> None:
+        # An invalid slot's leaf is already 0 (only valid slots ever get a priority), so only a
+        # valid one needs the tree: rewriting a 0 would recompute the same sums.
+        if self.valid[slot]:
+            self.valid[slot] = False
+            self.count -= 1
+            self.tree.set_one(slot, 0.0)
 
     def sample(
         self, batch_size: int, rng: np.random.Generator, beta: float

@@ -8,6 +8,8 @@ themselves are in `kernels` (numba when installed, else numpy: bitwise the same 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from dqnlab.replay import kernels
@@ -40,6 +42,12 @@ class SumTree:
         if np.any(values < 0) or not np.all(np.isfinite(values)):
             raise ValueError("priorities must be finite and >= 0")
         self.kernels.set(self.nodes, self.depth, indices, np.ascontiguousarray(values))
+
+    def set_one(self, index: int, value: float) -> None:
+        """`set` for a single leaf, without the array overhead (the per-step add and remove)."""
+        if not 0.0 <= value < math.inf:
+            raise ValueError("priorities must be finite and >= 0")
+        self.kernels.set_one(self.nodes, self.depth, int(index), float(value))
 
     def find(self, targets: np.ndarray) -> np.ndarray:
         """Leaf index i for each target t in [0, total): the first leaf whose prefix sum exceeds t.
