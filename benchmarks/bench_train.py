@@ -167,7 +167,8 @@ def bench_updates(names: list[str], device: str, quick: bool) -> list[dict[str, 
                 rb.start_episode(0, rng.integers(0, 2, obs_shape).astype(dtype))
 
         def one(rb: ReplayBuffer = rb, agent: Agent = agent, batch_size: int = cfg.agent.batch_size) -> None:
-            batch = rb.sample(batch_size, 0.5)
+            out = agent.transfer.host_batch(batch_size, rb.obs_shape, rb.frames.dtype)  # as Trainer
+            batch = rb.sample(batch_size, 0.5, out)
             upd = agent.update(batch)
             rb.update_priorities(batch.indices, upd.priorities)
 

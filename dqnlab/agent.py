@@ -15,21 +15,15 @@ from dqnlab import losses, targets
 from dqnlab.config import Config
 from dqnlab.networks import QNetwork
 from dqnlab.replay import Batch
+from dqnlab.transfer import BatchTransfer, TensorBatch
+
+__all__ = ["Agent", "LossOutput", "TensorBatch", "UpdateInfo", "make_loss_fn"]
 
 
 class LossOutput(NamedTuple):
     per_sample: torch.Tensor  # [B] loss per transition (before importance weighting)
     priority: torch.Tensor  # [B] new raw priority: |TD error| or the distributional loss
     q_taken: torch.Tensor  # [B] online Q(s, a) of the replayed actions (for logging)
-
-
-class TensorBatch(NamedTuple):
-    obs: torch.Tensor
-    action: torch.Tensor
-    ret: torch.Tensor
-    discount: torch.Tensor
-    next_obs: torch.Tensor
-    weights: torch.Tensor | None
 
 
 def scalar_td_loss(
@@ -105,6 +99,7 @@ class Agent:
         self.noise_generator = torch.Generator(device=device)
         self.noise_generator.manual_seed(cfg.seed + 1)
         self.loss_fn = make_loss_fn(cfg)
+        self.transfer = BatchTransfer(device)
         self.updates = 0
 
     # -- acting ---------------------------------------------------------------------------------
@@ -155,15 +150,7 @@ class Agent:
     # -- learning -------------------------------------------------------------------------------
 
     def to_tensors(self, batch: Batch) -> TensorBatch:
-        d = self.device
-        return TensorBatch(
-            obs=torch.as_tensor(batch.obs, device=d),
-            action=torch.as_tensor(batch.action, device=d),
-            ret=torch.as_tensor(batch.ret, device=d),
-            discount=torch.as_tensor(batch.discount, device=d),
-            next_obs=torch.as_tensor(batch.next_obs, device=d),
-            weights=None if batch.weights is None else torch.as_tensor(batch.weights, device=d),
-        )
+        return self.transfer.to_device(batch)
 
     def update(self, batch: Batch) -> UpdateInfo:
         if self.noisy:

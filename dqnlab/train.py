@@ -237,7 +237,9 @@ class Trainer:
                 self.obs = next_obs
 
             if c.step >= a_cfg.min_replay_steps and c.step % a_cfg.update_period_steps == 0:
-                batch = replay.sample(a_cfg.batch_size, beta_at(cfg, c.step))
+                # On CUDA the replay gathers straight into the agent's pinned staging buffer.
+                out = agent.transfer.host_batch(a_cfg.batch_size, replay.obs_shape, replay.frames.dtype)
+                batch = replay.sample(a_cfg.batch_size, beta_at(cfg, c.step), out)
                 upd = agent.update(batch)
                 if not math.isfinite(upd.loss):
                     raise Diverged(f"loss became {upd.loss} at step {c.step}")

@@ -17,12 +17,15 @@ one episode stay contiguous.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from dqnlab.replay.accumulator import NStepAccumulator
 from dqnlab.replay.kernels import ACTIVE, Kernels
+
+if TYPE_CHECKING:
+    from dqnlab.transfer import HostBatch
 from dqnlab.replay.samplers import PrioritizedSampler, UniformSampler
 
 
@@ -136,18 +139,28 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return self.sampler.count
 
-    def sample(self, batch_size: int, beta: float = 1.0) -> Batch:
+    def sample(self, batch_size: int, beta: float = 1.0, out: HostBatch | None = None) -> Batch:
+        """A batch; `out` (optional) is where to gather it, e.g. a pinned staging buffer."""
         idx, weights = self.sampler.sample(batch_size, self.rng, beta)
-        return self.batch_at(idx, weights)
+        return self.batch_at(idx, weights, out)
 
-    def batch_at(self, idx: np.ndarray, weights: np.ndarray | None = None) -> Batch:
+    def batch_at(
+        self, idx: np.ndarray, weights: np.ndarray | None = None, out: HostBatch | None = None
+    ) -> Batch:
         """The transitions starting at slots `idx` (which must be valid)."""
         idx = np.asarray(idx, dtype=np.int64)
-        obs, action, ret, discount, next_obs = self.kernels.gather(
+        b, row = idx.shape[0], self._flat_frames.shape[1] * self.stack
+        if out is None:
+            dtype = self.frames.dtype
+            obs, next_obs = np.empty((b, row), dtype), np.empty((b, row), dtype)
+            action, ret, discount = np.empty(b, np.int64), np.empty(b, np.float32), np.empty(b, np.float32)
+        else:
+            obs, action, ret, discount, next_obs = out.obs, out.action, out.ret, out.discount, out.next_obs
+        self.kernels.gather(
             self._flat_frames, self.action, self.ret, self.discount, self.steps, idx,
-            self.segment, self.stack,
+            self.segment, self.stack, obs, action, ret, discount, next_obs,
         )
-        shape = (idx.shape[0], *self.obs_shape)
+        shape = (b, *self.obs_shape)
         return Batch(idx, obs.reshape(shape), action, ret, discount, next_obs.reshape(shape), weights)
 
     def update_priorities(self, indices: np.ndarray, priorities: np.ndarray) -> None:

@@ -113,21 +113,20 @@ def per_update_numpy(
 def gather_numpy(
     frames: np.ndarray, action: np.ndarray, ret: np.ndarray, discount: np.ndarray,
     steps: np.ndarray, idx: np.ndarray, segment: int, stack: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(obs, action int64, ret, discount, next_obs) for sampled slots. `frames` is [slots, F] (one
-    flattened frame per slot); observations come back as [B, stack * F]: frames i-stack+1 .. i of
-    the slot's stream segment, the bootstrap one `steps[i]` slots later."""
+    obs: np.ndarray, act: np.ndarray, r: np.ndarray, d: np.ndarray, nxt: np.ndarray,
+) -> None:
+    """Fill (obs, act, r, d, nxt) for sampled slots. `frames` is [slots, F] (one flattened frame
+    per slot); observations are [B, stack * F]: frames i-stack+1 .. i of the slot's stream segment,
+    the bootstrap one `steps[i]` slots later. Outputs are preallocated (they may be pinned memory)."""
     base = (idx // segment) * segment
-    nxt = base + (idx - base + steps[idx]) % segment
-    history = np.arange(1 - stack, 1)
-
-    def stacked(slots: np.ndarray) -> np.ndarray:
+    b, width = idx.shape[0], frames.shape[1]
+    for slots, out in ((idx, obs), (base + (idx - base + steps[idx]) % segment, nxt)):
         if stack == 1:
-            return frames[slots]
-        rows = base[:, None] + ((slots - base)[:, None] + history[None, :]) % segment
-        return frames[rows].reshape(slots.shape[0], -1)
-
-    return stacked(idx), action[idx].astype(np.int64), ret[idx], discount[idx], stacked(nxt)
+            np.take(frames, slots, axis=0, out=out)
+        else:
+            rows = base[:, None] + ((slots - base)[:, None] + np.arange(1 - stack, 1)) % segment
+            np.take(frames, rows, axis=0, out=out.reshape(b, stack, width))
+    act[:], r[:], d[:] = action[idx], ret[idx], discount[idx]
 
 
 # -- loops: compiled by numba when it is installed --------------------------------------------
@@ -219,23 +218,20 @@ def per_update_loops(
 def gather_loops(
     frames: np.ndarray, action: np.ndarray, ret: np.ndarray, discount: np.ndarray,
     steps: np.ndarray, idx: np.ndarray, segment: int, stack: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    b, width = idx.shape[0], frames.shape[1]
-    obs = np.empty((b, stack * width), dtype=frames.dtype)
-    nxt = np.empty((b, stack * width), dtype=frames.dtype)
-    act = np.empty(b, dtype=np.int64)
-    r = np.empty(b, dtype=ret.dtype)
-    d = np.empty(b, dtype=discount.dtype)
-    for j in range(b):
+    obs: np.ndarray, act: np.ndarray, r: np.ndarray, d: np.ndarray, nxt: np.ndarray,
+) -> None:
+    width = frames.shape[1]
+    for j in range(idx.shape[0]):
         i = idx[j]
         base = (i // segment) * segment
         act[j], r[j], d[j] = action[i], ret[i], discount[i]
         n = base + (i - base + steps[i]) % segment
         for k in range(stack):
             back = stack - 1 - k
-            obs[j, k * width:(k + 1) * width] = frames[base + (i - base - back) % segment]
-            nxt[j, k * width:(k + 1) * width] = frames[base + (n - base - back) % segment]
-    return obs, act, r, d, nxt
+            src, src_next = base + (i - base - back) % segment, base + (n - base - back) % segment
+            for c in range(width):  # element loops: numba's slice copies cost more at this size
+                obs[j, k * width + c] = frames[src, c]
+                nxt[j, k * width + c] = frames[src_next, c]
 
 
 # -- selection --------------------------------------------------------------------------------
