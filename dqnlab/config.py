@@ -37,6 +37,10 @@ class EnvConfig:
     frame_stack: int = knob(1, "observations stacked along the first axis")
     screen_size: int = knob(84, "Atari frames are resized to screen_size x screen_size grayscale")
     full_action_space: bool = knob(False, "Atari: all 18 actions instead of the minimal set")
+    num_envs: int = knob(
+        1, "training env copies stepped in lockstep, acted for by one batched forward pass; every "
+        "env step counts as an agent step (budgets, update and target periods, replay ratio)"
+    )
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,11 @@ def validate(cfg: Config) -> None:
         (cfg.run.log_period_steps >= 1, "run.log_period_steps must be >= 1"),
         (cfg.run.checkpoint_period_steps >= 0, "run.checkpoint_period_steps must be >= 0"),
         (cfg.env.frame_stack >= 1 and cfg.env.frame_skip >= 1, "frame_stack and frame_skip must be >= 1"),
+        (cfg.env.num_envs >= 1, "env.num_envs must be >= 1"),
+        (all(n % cfg.env.num_envs == 0 for n in (
+            cfg.total_steps, cfg.eval.period_steps, cfg.run.log_period_steps, cfg.run.checkpoint_period_steps,
+        )), f"total_steps and the eval, log and checkpoint periods must be multiples of env.num_envs "
+            f"({cfg.env.num_envs}): each iteration takes that many steps"),
         (all(math.isfinite(v) for v in (cfg.network.v_min, cfg.network.v_max)), "v_min/v_max must be finite"),
     ]
     for ok, message in checks:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -58,14 +59,26 @@ class Counters:
 
     step: int = 0
     episodes: int = 0
-    episode_return: float = 0.0
-    episode_length: int = 0
+    episode_return: list[float] = field(default_factory=lambda: [0.0])  # per env copy
+    episode_length: list[int] = field(default_factory=lambda: [0])
     wall_time_s: float = 0.0
     evals: int = 0
     window_returns: list[float] = field(default_factory=list)
     window_lengths: list[int] = field(default_factory=list)
     window_loss: list[float] = field(default_factory=list)
     window_q: list[float] = field(default_factory=list)
+
+
+def _multiples(lo: int, hi: int, period: int) -> int:
+    """How many multiples of `period` lie in (lo, hi]: the events due when the step counter moves
+    from lo to hi (one step at a time with one env, num_envs steps at a time otherwise)."""
+    return hi // period - lo // period
+
+
+def env_seed(seed: int, index: int) -> int:
+    """Seed of training env copy `index`: the run seed for the first (so one env is the classic
+    single-env run), independent derived seeds for the others."""
+    return seed if index == 0 else int(np.random.SeedSequence([seed, 5, index]).generate_state(1)[0])
 
 
 def _mean(xs: list[float]) -> float | None:
@@ -86,20 +99,23 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.cfg = cfg = rundir.read_config(self.run_dir)
         self.device = _resolve_device(device)
-        self.env = make_env(cfg.env, cfg.seed)
-        self.obs, _ = self.env.reset(seed=cfg.seed)
-        self.num_actions = int(self.env.action_space.n)
-        obs_shape = tuple(self.obs.shape)
+        n = cfg.env.num_envs
+        self.envs = [make_env(cfg.env, env_seed(cfg.seed, i)) for i in range(n)]
+        self.obs = [env.reset(seed=env_seed(cfg.seed, i))[0] for i, env in enumerate(self.envs)]
+        self.num_actions = int(self.envs[0].action_space.n)
+        obs_shape = tuple(self.obs[0].shape)
         self.agent = Agent(cfg, obs_shape, self.num_actions, self.device)
+        # One replay stream per env copy: each episode's frames stay contiguous.
         self.replay = ReplayBuffer(
-            cfg.replay.capacity, obs_shape, self.obs.dtype,
+            cfg.replay.capacity, obs_shape, self.obs[0].dtype,
             stack=cfg.env.frame_stack, n_step=cfg.replay.n_step, gamma=cfg.agent.gamma,
             prioritized=cfg.replay.prioritized, alpha=cfg.replay.priority_exponent,
-            priority_eps=cfg.replay.priority_eps, seed=cfg.seed + 2,
+            priority_eps=cfg.replay.priority_eps, num_streams=n, seed=cfg.seed + 2,
         )
-        self.replay.start_episode(0, self.obs)
+        for i, obs in enumerate(self.obs):
+            self.replay.start_episode(i, obs)
         self.rng = np.random.default_rng([cfg.seed, 3])  # exploration
-        self.counters = Counters()
+        self.counters = Counters(episode_return=[0.0] * n, episode_length=[0] * n)
         self.progress_log = CsvLog(self.run_dir / rundir.PROGRESS, PROGRESS_COLUMNS)
         self.eval_log = CsvLog(self.run_dir / rundir.EVAL, EVAL_COLUMNS)
         self.checkpoint_dir = self.run_dir / rundir.CHECKPOINT
@@ -116,8 +132,8 @@ class Trainer:
             "replay": self.replay.state_dict(),
             "rng": self.rng.bit_generator.state,
             "torch_rng": torch.get_rng_state(),
-            "env": self._env_snapshot(),
-            "obs": self.obs,
+            "envs": [self._env_snapshot(env) for env in self.envs],
+            "obs": list(self.obs),
             "log_offsets": {"progress": self.progress_log.offset(), "eval": self.eval_log.offset()},
         }
 
@@ -127,22 +143,23 @@ class Trainer:
         self.replay.load_state_dict(state["replay"])
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
-        if state["env"] is not None:
-            snapshot.restore(self.env, state["env"])
-            self.obs = state["obs"]
-        else:
+        c = self.counters
+        for i, (env, snap) in enumerate(zip(self.envs, state["envs"])):
+            if snap is not None:
+                snapshot.restore(env, snap)
+                self.obs[i] = state["obs"][i]
+                continue
             # The env could not be snapshotted (e.g. Box2D's LunarLander): the episode in progress at
             # the checkpoint is dropped and a fresh one starts from a seed derived from the step.
-            c = self.counters
-            self.obs, _ = self.env.reset(seed=self.cfg.seed + 1_000_003 * c.step)
-            c.episode_return, c.episode_length = 0.0, 0
-            self.replay.start_episode(0, self.obs)
+            self.obs[i], _ = env.reset(seed=env_seed(self.cfg.seed, i) + 1_000_003 * c.step)
+            c.episode_return[i], c.episode_length[i] = 0.0, 0
+            self.replay.start_episode(i, self.obs[i])
         self.progress_log.truncate(state["log_offsets"]["progress"])
         self.eval_log.truncate(state["log_offsets"]["eval"])
 
-    def _env_snapshot(self) -> bytes | None:
+    def _env_snapshot(self, env: Any) -> bytes | None:
         try:
-            return snapshot.snapshot(self.env)
+            return snapshot.snapshot(env)
         except (TypeError, AttributeError, pickle.PicklingError) as e:
             if not self._warned_snapshot:
                 print(f"dqnlab: env state cannot be checkpointed ({e}); a resume starts a new episode",
@@ -203,56 +220,69 @@ class Trainer:
         })
         c.window_returns, c.window_lengths, c.window_loss, c.window_q = [], [], [], []
 
+    def _env_step(self, i: int, action: int) -> None:
+        """Step env copy i, record the transition in its replay stream, handle an episode's end."""
+        c, env = self.counters, self.envs[i]
+        next_obs, reward, terminated, truncated, info = env.step(action)
+        learn_reward = float(np.clip(reward, -1.0, 1.0)) if self.cfg.env.reward_clip else float(reward)
+        terminal = terminated or (self.cfg.env.terminal_on_life_loss and bool(info.get("life_loss", False)))
+        self.replay.add(i, action, learn_reward, next_obs, terminal, truncated and not terminated)
+        c.episode_return[i] += float(reward)
+        c.episode_length[i] += 1
+        if terminated or truncated:
+            c.episodes += 1
+            c.window_returns.append(c.episode_return[i])
+            c.window_lengths.append(c.episode_length[i])
+            self.line.note_return(c.episode_return[i])
+            c.episode_return[i], c.episode_length[i] = 0.0, 0
+            self.obs[i], _ = env.reset()
+            self.replay.start_episode(i, self.obs[i])
+        else:
+            self.obs[i] = next_obs
+
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> str:
         """Train to the budget. Returns "done", or "stopped" when should_stop() asked for a halt
         (a checkpoint was written first)."""
         cfg, c = self.cfg, self.counters
-        agent, replay, env = self.agent, self.replay, self.env
+        agent, replay = self.agent, self.replay
         a_cfg = cfg.agent
-        clip = cfg.env.reward_clip
-        life_terminal = cfg.env.terminal_on_life_loss
         ckpt_period = cfg.run.checkpoint_period_steps
+        n = len(self.envs)
         self._status("running")
         t_last, step_last = time.perf_counter(), c.step
         t_prev = t_last
         while c.step < cfg.total_steps:
             epsilon = epsilon_at(cfg, c.step)
-            action = agent.act_one(self.obs, epsilon, self.rng)
-            next_obs, reward, terminated, truncated, info = env.step(action)
-            learn_reward = float(np.clip(reward, -1.0, 1.0)) if clip else float(reward)
-            terminal = terminated or (life_terminal and bool(info.get("life_loss", False)))
-            replay.add(0, action, learn_reward, next_obs, terminal, truncated and not terminated)
-            c.step += 1
-            c.episode_return += float(reward)
-            c.episode_length += 1
-            if terminated or truncated:
-                c.episodes += 1
-                c.window_returns.append(c.episode_return)
-                c.window_lengths.append(c.episode_length)
-                self.line.note_return(c.episode_return)
-                c.episode_return, c.episode_length = 0.0, 0
-                self.obs, _ = env.reset()
-                replay.start_episode(0, self.obs)
-            else:
-                self.obs = next_obs
+            if n == 1:
+                self._env_step(0, agent.act_one(self.obs[0], epsilon, self.rng))
+            else:  # one batched forward pass acts for every env copy
+                for i, action in enumerate(agent.act(np.stack(self.obs), epsilon, self.rng)[0].tolist()):
+                    self._env_step(i, action)
+            prev = c.step
+            c.step += n
 
-            if c.step >= a_cfg.min_replay_steps and c.step % a_cfg.update_period_steps == 0:
-                # On CUDA the replay gathers straight into the agent's pinned staging buffer.
-                out = agent.transfer.host_batch(a_cfg.batch_size, replay.obs_shape, replay.frames.dtype)
-                batch = replay.sample(a_cfg.batch_size, beta_at(cfg, c.step), out)
-                upd = agent.update(batch)
-                if not math.isfinite(upd.loss):
-                    raise Diverged(f"loss became {upd.loss} at step {c.step}")
-                replay.update_priorities(batch.indices, upd.priorities)
-                c.window_loss.append(upd.loss)
-                c.window_q.append(upd.q_mean)
-            if c.step % a_cfg.target_update_period_steps == 0:
+            # Updates and target syncs fall on the same agent steps whatever num_envs is: the
+            # replay ratio (one update per update_period_steps transitions) stays exact.
+            if c.step >= a_cfg.min_replay_steps:
+                due = _multiples(max(prev, a_cfg.min_replay_steps - 1), c.step, a_cfg.update_period_steps)
+                for _ in range(due):
+                    # On CUDA the replay gathers straight into the agent's pinned staging buffer.
+                    out = agent.transfer.host_batch(a_cfg.batch_size, replay.obs_shape, replay.frames.dtype)
+                    batch = replay.sample(a_cfg.batch_size, beta_at(cfg, c.step), out)
+                    upd = agent.update(batch)
+                    if not math.isfinite(upd.loss):
+                        raise Diverged(f"loss became {upd.loss} at step {c.step}")
+                    replay.update_priorities(batch.indices, upd.priorities)
+                    c.window_loss.append(upd.loss)
+                    c.window_q.append(upd.q_mean)
+            if _multiples(prev, c.step, a_cfg.target_update_period_steps):
                 agent.update_target()
 
             now = time.perf_counter()
             c.wall_time_s += now - t_prev
             t_prev = now
             last = c.step == cfg.total_steps
+            # The periods below are multiples of num_envs (validated), so `%` sees every one.
             if c.step % cfg.run.log_period_steps == 0 or last:
                 sps = (c.step - step_last) / max(now - t_last, 1e-9)
                 t_last, step_last = now, c.step
