@@ -106,7 +106,7 @@ BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("replay: sample", ("buffer.py:sample",)),
     ("replay: priorities", ("buffer.py:update_priorities",)),
     ("replay: add", ("buffer.py:add", "buffer.py:start_episode")),
-    ("act", ("agent.py:act",)),
+    ("act", ("agent.py:act", "agent.py:act_one")),
     ("env", ("wrappers.py:step", "wrappers.py:reset", "core.py:step", "core.py:reset")),
     ("evaluate", ("evaluate.py:evaluate",)),
     ("checkpoint+logs", ("train.py:save_checkpoint", "train.py:_log_progress", "train.py:_status")),
@@ -187,3 +187,23 @@ def bench_updates(names: list[str], device: str, quick: bool) -> list[dict[str, 
                          ratio=None, target="report", passed=None,
                          note=f"sample + Agent.update + priority update, batch {cfg.agent.batch_size}, {device}"))
     return rows
+
+
+def bench_vector(names: list[str], steps: dict[str, int], device: str, num_envs: int = 4) -> list[dict[str, Any]]:
+    """`env.num_envs` copies acted for by one batched forward vs one env, learning-phase SPS with
+    epsilon decayed after 1k steps (so most actions are greedy: the case batching could help)."""
+    rows = []
+    for name in names:
+        env, variant, overrides = CONFIGS[name]
+        sps = {}
+        for n in (1, num_envs):
+            cfg = make_config(env, variant, steps[env],
+                              {**overrides, "env.num_envs": n, "explore.epsilon_decay_steps": 1_000})
+            sps[n] = run_trainer(cfg, device)["sps"]
+        rows.append(dict(
+            name=f"vector/{name}_num_envs{num_envs}", unit="steps/s", dqnlab=sps[num_envs], baseline=sps[1],
+            ratio=sps[num_envs] / sps[1], target="report", passed=None,
+            note=f"{env} {variant}, {steps[env]} steps, {device}; baseline: num_envs=1",
+        ))
+    return rows
+

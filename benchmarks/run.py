@@ -2,7 +2,7 @@
 
     python benchmarks/run.py                 # everything (about 10 minutes on 2 cores)
     python benchmarks/run.py --quick         # a short version (about 3 minutes)
-    python benchmarks/run.py --only replay   # one group: replay | train | profile | e2e | device
+    python benchmarks/run.py --only replay   # one group: replay | train | vector | profile | e2e | device
     python benchmarks/run.py --only e2e --real-sweep   # also time the real `dqnlab sweep` (15-20 min)
     python benchmarks/run.py --only device --device cuda   # updates/s and SPS on a GPU
 
@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # `python benchmarks/run.py` from a fresh clone, no install needed
     sys.path.insert(0, str(REPO))
 
-GROUPS = ("replay", "train", "profile", "e2e", "device")
+GROUPS = ("replay", "train", "vector", "profile", "e2e", "device")
 
 
 def _fmt(x: Any) -> str:
@@ -106,11 +106,15 @@ def main(argv: list[str] | None = None) -> int:
 
     if "replay" in groups:
         emit(bench_replay.bench_per((32, 256), quick))
+        emit(bench_replay.bench_per((32, 256), quick, kernels="numpy"))
         emit(bench_replay.bench_uniform(quick))
         emit(bench_replay.bench_atari_memory(20_000 if quick else 100_000))
     if "train" in groups:
         steps = {"CartPole-v1": 2_500 if quick else 6_000, "MinAtar/Breakout-v1": 4_000 if quick else 10_000}
         emit(bench_train.bench_overhead(list(bench_train.CONFIGS), steps, args.device, 1 if quick else 2))
+    if "vector" in groups:
+        steps = {"CartPole-v1": 2_000 if quick else 4_000, "MinAtar/Breakout-v1": 4_000 if quick else 10_000}
+        emit(bench_train.bench_vector(["cartpole_rainbow", "breakout_dqn"], steps, args.device))
     if "profile" in groups:
         with tempfile.TemporaryDirectory() as tmp:
             breakdown = bench_train.profile_breakdown("cartpole_rainbow", 2_000 if quick else 4_000, args.device,

@@ -1,8 +1,8 @@
 """Classic-control Rainbow ablation: rainbow, the six rainbow-no-X and dqn on CartPole-v1 and
 Acrobot-v1 (Hessel et al. 2018, Fig. 3, at the small scale of Obando-Ceron & Castro 2021).
 
-Default (the README's main job; measured 17 minutes with 2 workers on the 2-core dev machine,
-`--dry-run` plans 18): 3 seeds, 30k agent steps per
+Default (the README's main job; measured 13 minutes with 2 workers on the 2-core dev machine):
+3 seeds, 30k agent steps per
 run (Revisiting Rainbow's classic-control budget), an MLP of 2x128 instead of 2x512 (the update
 cost is what a laptop cannot afford; the ablation's ordering does not hinge on width), and an
 evaluation of 5 episodes every 5k steps. `--full` restores the presets exactly (2x512, CartPole-v1

@@ -43,10 +43,10 @@ class Throughput:
 
 # family, hidden sizes, batch, update period, device, dqn sps, rainbow sps (see MEASURED).
 TABLE: tuple[Throughput, ...] = (
-    Throughput("classic", (512, 512), 128, 2, "cpu", 583.3, 144.3),
-    Throughput("classic", (128, 128), 128, 2, "cpu", 2435.4, 631.5),
-    Throughput("minatar", (128,), 32, 4, "cpu", 2670.2, 419.4),
-    Throughput("atari", (512,), 32, 4, "cpu", 115.5, 69.4),
+    Throughput("classic", (512, 512), 128, 2, "cpu", 518.7, 161.8),
+    Throughput("classic", (128, 128), 128, 2, "cpu", 2626.6, 803.8),
+    Throughput("minatar", (128,), 32, 4, "cpu", 2858.8, 911.0),
+    Throughput("atari", (512,), 32, 4, "cpu", 161.0, 70.3),
 )
 
 # What `python -m dqnlab.sweep.throughput` measures: (env, overrides, steps).
