@@ -207,3 +207,27 @@ def bench_vector(names: list[str], steps: dict[str, int], device: str, num_envs:
         ))
     return rows
 
+
+ATARI_SMALL = {"agent.min_replay_steps": 500, "replay.capacity": 20_000, "explore.epsilon_decay_steps": 500,
+               "env.max_episode_frames": 4_000}  # bounds the final evaluation episode
+
+
+def bench_atari_vector(steps: int, device: str, num_envs: int = 4) -> list[dict[str, Any]]:
+    """Pong (machado2018) dqn: num_envs copies of our wrappers, and the same through ale-py's
+    threaded AtariVectorEnv, against one env; learning-phase SPS, mostly greedy actions."""
+    import importlib.util
+
+    if importlib.util.find_spec("ale_py") is None:
+        return []
+    sps = {}
+    for label, extra in (("one", {}), ("copies", {"env.num_envs": num_envs}),
+                         ("ale", {"env.num_envs": num_envs, "env.vector_backend": "ale"})):
+        cfg = make_config("ALE/Pong-v5", "dqn", steps, {**ATARI_SMALL, **extra})
+        sps[label] = run_trainer(cfg, device)["sps"]
+    return [dict(
+        name=f"vector/pong_dqn_{label}_num_envs{num_envs}", unit="steps/s", dqnlab=sps[label],
+        baseline=sps["one"], ratio=sps[label] / sps["one"], target="report", passed=None,
+        note=f"ALE/Pong-v5 machado2018 dqn, {steps} steps (warm-up 500), {device}; "
+             f"vector_backend={label}; baseline: num_envs=1",
+    ) for label in ("copies", "ale")]
+

@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     if "vector" in groups:
         steps = {"CartPole-v1": 2_000 if quick else 4_000, "MinAtar/Breakout-v1": 4_000 if quick else 10_000}
         emit(bench_train.bench_vector(["cartpole_rainbow", "breakout_dqn"], steps, args.device))
+        emit(bench_train.bench_atari_vector(1_500 if quick else 3_000, args.device))
     if "profile" in groups:
         with tempfile.TemporaryDirectory() as tmp:
             breakdown = bench_train.profile_breakdown("cartpole_rainbow", 2_000 if quick else 4_000, args.device,

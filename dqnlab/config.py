@@ -41,6 +41,10 @@ class EnvConfig:
         1, "training env copies stepped in lockstep, acted for by one batched forward pass; every "
         "env step counts as an agent step (budgets, update and target periods, replay ratio)"
     )
+    vector_backend: str = knob(
+        "copies", "how the num_envs training copies step: copies (our wrappers, in this process) | "
+        "ale (ale-py's threaded C++ AtariVectorEnv; Atari machado2018 only)"
+    )
 
 
 @dataclass(frozen=True)

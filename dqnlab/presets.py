@@ -223,6 +223,13 @@ def validate(cfg: Config) -> None:
             f"({cfg.env.num_envs}): each iteration takes that many steps"),
         (all(math.isfinite(v) for v in (cfg.network.v_min, cfg.network.v_max)), "v_min/v_max must be finite"),
     ]
+    checks.append((cfg.env.vector_backend in ("copies", "ale"),
+                   f"env.vector_backend must be copies or ale, got {cfg.env.vector_backend!r}"))
+    if cfg.env.vector_backend == "ale":
+        from dqnlab.envs.vector import check_ale_backend
+
+        problem = check_ale_backend(cfg.env)
+        checks.append((problem is None, problem or ""))
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)

@@ -9,13 +9,11 @@ progress.csv and eval.csv equal those of an uninterrupted run, wall-clock column
 from __future__ import annotations
 
 import math
-import pickle
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -23,7 +21,8 @@ import torch
 from dqnlab import checkpoint, rundir
 from dqnlab.agent import Agent
 from dqnlab.config import Config
-from dqnlab.envs import make_env, snapshot
+from dqnlab.envs import make_env
+from dqnlab.envs.vector import Step, make_train_envs
 from dqnlab.evaluate import evaluate
 from dqnlab.progress import ProgressLine
 from dqnlab.recorder import EVAL_COLUMNS, PROGRESS_COLUMNS, CsvLog
@@ -78,7 +77,10 @@ def _multiples(lo: int, hi: int, period: int) -> int:
 def env_seed(seed: int, index: int) -> int:
     """Seed of training env copy `index`: the run seed for the first (so one env is the classic
     single-env run), independent derived seeds for the others."""
-    return seed if index == 0 else int(np.random.SeedSequence([seed, 5, index]).generate_state(1)[0])
+    if index == 0:
+        return seed
+    # 31 bits: ALE's vector env takes C ints.
+    return int(np.random.SeedSequence([seed, 5, index]).generate_state(1)[0] >> 1)
 
 
 def _mean(xs: list[float]) -> float | None:
@@ -100,9 +102,9 @@ class Trainer:
         self.cfg = cfg = rundir.read_config(self.run_dir)
         self.device = _resolve_device(device)
         n = cfg.env.num_envs
-        self.envs = [make_env(cfg.env, env_seed(cfg.seed, i)) for i in range(n)]
-        self.obs = [env.reset(seed=env_seed(cfg.seed, i))[0] for i, env in enumerate(self.envs)]
-        self.num_actions = int(self.envs[0].action_space.n)
+        self.envs = make_train_envs(cfg.env, [env_seed(cfg.seed, i) for i in range(n)])
+        self.obs = self.envs.reset()
+        self.num_actions = self.envs.num_actions
         obs_shape = tuple(self.obs[0].shape)
         self.agent = Agent(cfg, obs_shape, self.num_actions, self.device)
         # One replay stream per env copy: each episode's frames stay contiguous.
@@ -121,7 +123,6 @@ class Trainer:
         self.checkpoint_dir = self.run_dir / rundir.CHECKPOINT
         self.line = ProgressLine(cfg.total_steps, enabled=progress)
         self.last_checkpoint: str | None = None
-        self._warned_snapshot = False
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -132,7 +133,7 @@ class Trainer:
             "replay": self.replay.state_dict(),
             "rng": self.rng.bit_generator.state,
             "torch_rng": torch.get_rng_state(),
-            "envs": [self._env_snapshot(env) for env in self.envs],
+            "envs": self.envs.snapshots(),
             "obs": list(self.obs),
             "log_offsets": {"progress": self.progress_log.offset(), "eval": self.eval_log.offset()},
         }
@@ -144,28 +145,19 @@ class Trainer:
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         c = self.counters
-        for i, (env, snap) in enumerate(zip(self.envs, state["envs"])):
+        for i, snap in enumerate(state["envs"]):
             if snap is not None:
-                snapshot.restore(env, snap)
+                self.envs.restore(i, snap)
                 self.obs[i] = state["obs"][i]
                 continue
-            # The env could not be snapshotted (e.g. Box2D's LunarLander): the episode in progress at
-            # the checkpoint is dropped and a fresh one starts from a seed derived from the step.
-            self.obs[i], _ = env.reset(seed=env_seed(self.cfg.seed, i) + 1_000_003 * c.step)
+            # The env could not be snapshotted (Box2D's LunarLander, AtariVectorEnv): the episode in
+            # progress at the checkpoint is dropped and a new one starts from a seed derived from
+            # the step.
+            self.obs[i] = self.envs.reset_copy(i, env_seed(self.cfg.seed, i) + 1_000_003 * c.step)
             c.episode_return[i], c.episode_length[i] = 0.0, 0
             self.replay.start_episode(i, self.obs[i])
         self.progress_log.truncate(state["log_offsets"]["progress"])
         self.eval_log.truncate(state["log_offsets"]["eval"])
-
-    def _env_snapshot(self, env: Any) -> bytes | None:
-        try:
-            return snapshot.snapshot(env)
-        except (TypeError, AttributeError, pickle.PicklingError) as e:
-            if not self._warned_snapshot:
-                print(f"dqnlab: env state cannot be checkpointed ({e}); a resume starts a new episode",
-                      file=sys.stderr)
-                self._warned_snapshot = True
-            return None
 
     def save_checkpoint(self) -> None:
         path = checkpoint.save(self.checkpoint_dir, self.counters.step, self.state_dict())
@@ -220,25 +212,26 @@ class Trainer:
         })
         c.window_returns, c.window_lengths, c.window_loss, c.window_q = [], [], [], []
 
-    def _env_step(self, i: int, action: int) -> None:
-        """Step env copy i, record the transition in its replay stream, handle an episode's end."""
-        c, env = self.counters, self.envs[i]
-        next_obs, reward, terminated, truncated, info = env.step(action)
+    def _record(self, i: int, action: int, step: Step) -> None:
+        """Store env copy i's transition in its replay stream; count an episode that ended."""
+        c = self.counters
+        reward = step.reward
         learn_reward = float(np.clip(reward, -1.0, 1.0)) if self.cfg.env.reward_clip else float(reward)
-        terminal = terminated or (self.cfg.env.terminal_on_life_loss and bool(info.get("life_loss", False)))
-        self.replay.add(i, action, learn_reward, next_obs, terminal, truncated and not terminated)
+        terminal = step.terminated or (self.cfg.env.terminal_on_life_loss and step.life_loss)
+        self.replay.add(i, action, learn_reward, step.next_obs, terminal,
+                        step.truncated and not step.terminated)
         c.episode_return[i] += float(reward)
         c.episode_length[i] += 1
-        if terminated or truncated:
-            c.episodes += 1
-            c.window_returns.append(c.episode_return[i])
-            c.window_lengths.append(c.episode_length[i])
-            self.line.note_return(c.episode_return[i])
-            c.episode_return[i], c.episode_length[i] = 0.0, 0
-            self.obs[i], _ = env.reset()
-            self.replay.start_episode(i, self.obs[i])
-        else:
-            self.obs[i] = next_obs
+        if step.reset_obs is None:
+            self.obs[i] = step.next_obs
+            return
+        c.episodes += 1
+        c.window_returns.append(c.episode_return[i])
+        c.window_lengths.append(c.episode_length[i])
+        self.line.note_return(c.episode_return[i])
+        c.episode_return[i], c.episode_length[i] = 0.0, 0
+        self.obs[i] = step.reset_obs
+        self.replay.start_episode(i, step.reset_obs)
 
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> str:
         """Train to the budget. Returns "done", or "stopped" when should_stop() asked for a halt
@@ -247,17 +240,18 @@ class Trainer:
         agent, replay = self.agent, self.replay
         a_cfg = cfg.agent
         ckpt_period = cfg.run.checkpoint_period_steps
-        n = len(self.envs)
+        n = cfg.env.num_envs
         self._status("running")
         t_last, step_last = time.perf_counter(), c.step
         t_prev = t_last
         while c.step < cfg.total_steps:
             epsilon = epsilon_at(cfg, c.step)
             if n == 1:
-                self._env_step(0, agent.act_one(self.obs[0], epsilon, self.rng))
+                actions = [agent.act_one(self.obs[0], epsilon, self.rng)]
             else:  # one batched forward pass acts for every env copy
-                for i, action in enumerate(agent.act(np.stack(self.obs), epsilon, self.rng)[0].tolist()):
-                    self._env_step(i, action)
+                actions = agent.act(np.stack(self.obs), epsilon, self.rng)[0].tolist()
+            for i, step in enumerate(self.envs.step(actions)):
+                self._record(i, actions[i], step)
             prev = c.step
             c.step += n
 
