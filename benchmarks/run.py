@@ -128,8 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         for grid in ("default", "preset"):
             est = bench_e2e.estimate(grid, 1_500 if quick else 3_000)
             minutes = est["wall_minutes_estimate"]
+            # The 15-minute target is for the shipped definition; the preset-size grid is reported.
+            shipped = grid == "default"
             emit([dict(name=f"e2e/classic_ablation_{grid}_estimate", unit="minutes", dqnlab=minutes, baseline=None,
-                       ratio=None, target="<= 15 min", passed=minutes <= 15.0,
+                       ratio=None, target="<= 15 min" if shipped else "report",
+                       passed=minutes <= 15.0 if shipped else None,
                        note=f"{bench_e2e.GRIDS[grid]}; sum over 48 runs of budget/SPS + eval upper bound, "
                             f"/ {bench_e2e.WORKERS} workers")])
             extra[f"e2e {grid}: estimated seconds per run (one seed)"] = {
