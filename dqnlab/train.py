@@ -68,12 +68,6 @@ class Counters:
     window_q: list[float] = field(default_factory=list)
 
 
-def _multiples(lo: int, hi: int, period: int) -> int:
-    """How many multiples of `period` lie in (lo, hi]: the events due when the step counter moves
-    from lo to hi (one step at a time with one env, num_envs steps at a time otherwise)."""
-    return hi // period - lo // period
-
-
 def env_seed(seed: int, index: int) -> int:
     """Seed of training env copy `index`: the run seed for the first (so one env is the classic
     single-env run), independent derived seeds for the others."""
@@ -81,6 +75,12 @@ def env_seed(seed: int, index: int) -> int:
         return seed
     # 31 bits: ALE's vector env takes C ints.
     return int(np.random.SeedSequence([seed, 5, index]).generate_state(1)[0] >> 1)
+
+
+def resume_seed(seed: int, index: int, step: int) -> int:
+    """Seed of the new episode that env copy `index` starts on a resume at `step` when its state
+    could not be checkpointed (31 bits: ALE takes C ints)."""
+    return int(np.random.SeedSequence([seed, 6, index, step]).generate_state(1)[0] >> 1)
 
 
 def _mean(xs: list[float]) -> float | None:
@@ -139,6 +139,9 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
+        if "envs" not in state:
+            raise RuntimeError("this checkpoint was written by an older dqnlab (before env.num_envs); "
+                               "delete the run directory's checkpoint/ to start the run again")
         self.counters = Counters(**state["counters"])
         self.agent.load_state_dict(state["agent"])
         self.replay.load_state_dict(state["replay"])
@@ -153,7 +156,7 @@ class Trainer:
             # The env could not be snapshotted (Box2D's LunarLander, AtariVectorEnv): the episode in
             # progress at the checkpoint is dropped and a new one starts from a seed derived from
             # the step.
-            self.obs[i] = self.envs.reset_copy(i, env_seed(self.cfg.seed, i) + 1_000_003 * c.step)
+            self.obs[i] = self.envs.reset_copy(i, resume_seed(self.cfg.seed, i, c.step))
             c.episode_return[i], c.episode_length[i] = 0.0, 0
             self.replay.start_episode(i, self.obs[i])
         self.progress_log.truncate(state["log_offsets"]["progress"])
@@ -233,11 +236,23 @@ class Trainer:
         self.obs[i] = step.reset_obs
         self.replay.start_episode(i, step.reset_obs)
 
+    def _update(self, step: int) -> None:
+        cfg, agent, replay, c = self.cfg, self.agent, self.replay, self.counters
+        b = cfg.agent.batch_size
+        # On CUDA the replay gathers straight into the agent's pinned staging buffer.
+        out = agent.transfer.host_batch(b, replay.obs_shape, replay.frames.dtype)
+        batch = replay.sample(b, beta_at(cfg, step), out)
+        upd = agent.update(batch)
+        if not math.isfinite(upd.loss):
+            raise Diverged(f"loss became {upd.loss} at step {step}")
+        replay.update_priorities(batch.indices, upd.priorities)
+        c.window_loss.append(upd.loss)
+        c.window_q.append(upd.q_mean)
+
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> str:
         """Train to the budget. Returns "done", or "stopped" when should_stop() asked for a halt
         (a checkpoint was written first)."""
-        cfg, c = self.cfg, self.counters
-        agent, replay = self.agent, self.replay
+        cfg, c, agent = self.cfg, self.counters, self.agent
         a_cfg = cfg.agent
         ckpt_period = cfg.run.checkpoint_period_steps
         n = cfg.env.num_envs
@@ -254,23 +269,14 @@ class Trainer:
                 self._record(i, actions[i], step)
             prev = c.step
             c.step += n
-
-            # Updates and target syncs fall on the same agent steps whatever num_envs is: the
-            # replay ratio (one update per update_period_steps transitions) stays exact.
-            if c.step >= a_cfg.min_replay_steps:
-                due = _multiples(max(prev, a_cfg.min_replay_steps - 1), c.step, a_cfg.update_period_steps)
-                for _ in range(due):
-                    # On CUDA the replay gathers straight into the agent's pinned staging buffer.
-                    out = agent.transfer.host_batch(a_cfg.batch_size, replay.obs_shape, replay.frames.dtype)
-                    batch = replay.sample(a_cfg.batch_size, beta_at(cfg, c.step), out)
-                    upd = agent.update(batch)
-                    if not math.isfinite(upd.loss):
-                        raise Diverged(f"loss became {upd.loss} at step {c.step}")
-                    replay.update_priorities(batch.indices, upd.priorities)
-                    c.window_loss.append(upd.loss)
-                    c.window_q.append(upd.q_mean)
-            if _multiples(prev, c.step, a_cfg.target_update_period_steps):
-                agent.update_target()
+            # Replay the step counter one agent step at a time: every update and target sync
+            # falls on the agent step (and in the order) it falls on with one env, so the replay
+            # ratio and the target schedule are the same whatever num_envs is.
+            for s in range(prev + 1, c.step + 1):
+                if s >= a_cfg.min_replay_steps and s % a_cfg.update_period_steps == 0:
+                    self._update(s)
+                if s % a_cfg.target_update_period_steps == 0:
+                    agent.update_target()
 
             now = time.perf_counter()
             c.wall_time_s += now - t_prev

@@ -114,15 +114,17 @@ class BatchTransfer:
             )
         host = self.host_batch(batch.obs.shape[0], batch.obs.shape[1:], batch.obs.dtype)
         assert host is not None
-        if not np.shares_memory(batch.obs, host.obs):  # gathered elsewhere: stage it first
+        if not np.may_share_memory(batch.obs, host.obs):  # gathered elsewhere: stage it first
             for name in ("obs", "action", "ret", "discount", "next_obs"):
                 np.copyto(getattr(host, name), getattr(batch, name).reshape(getattr(host, name).shape))
         if batch.weights is not None:
             np.copyto(host.weights, batch.weights)
         self._device_bytes.copy_(self._host_bytes, non_blocking=True)
         if self.device.type == "cuda":
-            self._copied = torch.cuda.Event()
-            self._copied.record()
+            # On the stream of *this* device (the copy's), not whatever device is current.
+            if self._copied is None:
+                self._copied = torch.cuda.Event()
+            self._copied.record(torch.cuda.current_stream(self.device))
         v, shape = self._device_views, (batch.obs.shape[0], *batch.obs.shape[1:])
         return TensorBatch(
             obs=v["obs"].view(shape), action=v["action"], ret=v["ret"], discount=v["discount"],

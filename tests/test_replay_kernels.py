@@ -155,3 +155,28 @@ def test_prioritized_buffer_is_the_same_whichever_kernels_run() -> None:
         for rb, b in zip(bufs, (b1, b2)):
             rb.update_priorities(b.indices, td)
     np.testing.assert_allclose(bufs[0].sampler.tree.nodes, bufs[1].sampler.tree.nodes, rtol=1e-12)
+
+
+def test_bad_priority_updates_and_gathers_fail_loudly_and_write_nothing() -> None:
+    """The compiled kernels do not check bounds: the Python side must, before anything is written."""
+    rb = ReplayBuffer(200, (3,), np.float32, prioritized=True, alpha=2.0, seed=0)
+    rb.start_episode(0, np.zeros(3, np.float32))
+    for t in range(50):
+        rb.add(0, 0, 1.0, np.full(3, t, np.float32), False, False)
+    tree = rb.sampler.tree.nodes.copy()
+    with pytest.raises(IndexError):
+        rb.update_priorities(np.array([3, 500]), np.array([1.0, 1.0]))
+    with pytest.raises(ValueError, match="slots for"):
+        rb.update_priorities(np.array([3, 4]), np.array([1.0]))
+    with pytest.raises(ValueError, match="after the priority exponent"):
+        rb.update_priorities(np.array([3, 4]), np.array([1.0, 1e200]))  # 1e200 ** 2 overflows
+    np.testing.assert_array_equal(rb.sampler.tree.nodes, tree)
+    with pytest.raises(IndexError):
+        rb.batch_at(np.array([1, 200]))
+    import torch
+
+    from dqnlab.transfer import BatchTransfer
+
+    small = BatchTransfer(torch.device("cpu"), staged=True).host_batch(4, (3,), np.float32)
+    with pytest.raises(ValueError, match="does not fit"):
+        rb.batch_at(np.arange(8), out=small)

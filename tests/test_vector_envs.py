@@ -10,7 +10,7 @@ from run_helpers import assert_same_logs, run_cli
 from dqnlab import rundir
 from dqnlab.cli import build_parser, main, resolve_from_args
 from dqnlab.presets import resolve_config
-from dqnlab.train import Trainer, env_seed, train
+from dqnlab.train import Trainer, env_seed, resume_seed, train
 
 
 def _args(run_dir, tiny, num_envs, spec="rainbow", steps=1000, period=2):
@@ -32,6 +32,25 @@ def test_updates_and_target_syncs_fall_on_the_same_steps_as_one_env(tmp_path, ti
     assert many.updates.iloc[-1] == expected
 
 
+def test_updates_and_target_syncs_happen_in_the_single_env_order(tmp_path, tiny, monkeypatch):
+    """Not only the counts: with num_envs=4 the sequence of (update, target sync) events per agent
+    step is the single-env one, also for a soft target with a period shorter than num_envs."""
+    from dqnlab.agent import Agent
+
+    events: list[str] = []
+    update, sync = Agent.update, Agent.update_target
+    monkeypatch.setattr(Agent, "update", lambda self, b: (events.append("u"), update(self, b))[1])
+    monkeypatch.setattr(Agent, "update_target", lambda self: (events.append("t"), sync(self))[1])
+    runs = {}
+    for n in (1, 4):
+        events.clear()
+        args = _args(tmp_path / f"n{n}", tiny, n, "dqn", 400, 2) + [
+            "--set", "agent.target_update_period_steps=3", "--set", "agent.target_update_tau=0.5"]
+        assert main(args) == 0
+        runs[n] = "".join(events)
+    assert runs[1] == runs[4] and runs[1].count("u") == 151 and runs[1].count("t") == 133
+
+
 def test_env_copies_have_their_own_seeds_streams_and_episodes(tmp_path, tiny):
     run_dir = tmp_path / "run"
     rundir.prepare(resolve_from_args(build_parser().parse_args(_args(run_dir, tiny, 4))), run_dir)
@@ -39,6 +58,7 @@ def test_env_copies_have_their_own_seeds_streams_and_episodes(tmp_path, tiny):
     assert len(trainer.envs.envs) == 4 and trainer.replay.num_streams == 4
     assert env_seed(3, 0) == 3 and len({env_seed(3, i) for i in range(4)}) == 4
     assert all(0 <= env_seed(s, i) < 2**31 for s in range(20) for i in range(8))  # ALE takes C ints
+    assert all(0 <= resume_seed(s, i, k) < 2**31 for s in range(5) for i in range(4) for k in (0, 10**9))
     assert len({o.tobytes() for o in trainer.obs}) == 4  # different reset states
     trainer.run()
     c = trainer.counters

@@ -104,7 +104,7 @@ class AleVectorEnvs:
         from ale_py.vector_env import AtariVectorEnv
 
         ale_games()  # registers the ALE ids (or raises the install hint)
-        self.seeds = np.asarray(seeds, dtype=np.int64)
+        self.seeds = np.asarray(seeds, dtype=np.int64) % (2**31)  # ALE takes C ints
         self.venv = AtariVectorEnv(
             gym.spec(env_cfg.id).kwargs["game"], len(self.seeds),
             repeat_action_probability=env_cfg.sticky_action_prob,
@@ -125,7 +125,7 @@ class AleVectorEnvs:
     def reset_copy(self, i: int, seed: int) -> np.ndarray:
         mask = np.zeros(len(self.seeds), dtype=bool)
         mask[i] = True
-        obs, _ = self.venv.reset(seed=np.array([seed]), options={"reset_mask": mask})
+        obs, _ = self.venv.reset(seed=np.array([seed % 2**31]), options={"reset_mask": mask})
         return obs[i].copy()
 
     def step(self, actions: Sequence[int]) -> list[Step]:

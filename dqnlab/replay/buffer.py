@@ -142,13 +142,19 @@ class ReplayBuffer:
     def sample(self, batch_size: int, beta: float = 1.0, out: HostBatch | None = None) -> Batch:
         """A batch; `out` (optional) is where to gather it, e.g. a pinned staging buffer."""
         idx, weights = self.sampler.sample(batch_size, self.rng, beta)
-        return self.batch_at(idx, weights, out)
+        return self._gather(idx, weights, out)
 
     def batch_at(
         self, idx: np.ndarray, weights: np.ndarray | None = None, out: HostBatch | None = None
     ) -> Batch:
-        """The transitions starting at slots `idx` (which must be valid)."""
+        """The transitions starting at slots `idx` (which must be valid). With `out`, the batch's
+        arrays are views of it: the next gather into the same buffer overwrites them."""
         idx = np.asarray(idx, dtype=np.int64)
+        if idx.ndim != 1 or (idx.size and (idx.min() < 0 or idx.max() >= self.capacity)):
+            raise IndexError(f"slots must be a 1-d array in [0, {self.capacity})")
+        return self._gather(idx, weights, out)
+
+    def _gather(self, idx: np.ndarray, weights: np.ndarray | None, out: HostBatch | None) -> Batch:
         b, row = idx.shape[0], self._flat_frames.shape[1] * self.stack
         if out is None:
             dtype = self.frames.dtype
@@ -156,6 +162,9 @@ class ReplayBuffer:
             action, ret, discount = np.empty(b, np.int64), np.empty(b, np.float32), np.empty(b, np.float32)
         else:
             obs, action, ret, discount, next_obs = out.obs, out.action, out.ret, out.discount, out.next_obs
+            # The compiled gather does not check bounds: a mismatched buffer must fail here.
+            if obs.shape != (b, row) or next_obs.shape != (b, row) or action.shape != (b,):
+                raise ValueError(f"gather buffer {obs.shape} does not fit a batch of {b} x {row}")
         self.kernels.gather(
             self._flat_frames, self.action, self.ret, self.discount, self.steps, idx,
             self.segment, self.stack, obs, action, ret, discount, next_obs,

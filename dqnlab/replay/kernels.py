@@ -1,8 +1,12 @@
 """The replay's inner loops, twice: vectorized numpy (the reference) and compiled loops (numba).
 
 Both versions do the same float operations in the same order (a parent is always `left + right`
-of its final children; a search compares and subtracts the same way), so the sum tree, the sampled
-indices and the gathered batches are bitwise identical whichever runs (tests/test_replay_kernels.py).
+of its final children; a search compares and subtracts the same way), so searches, tree updates and
+gathered batches are bitwise identical whichever runs (tests/test_replay_kernels.py). The one
+exception is `x ** alpha` / `x ** -beta` (numpy's power, with a sqrt fast path at 0.5, vs libm's
+pow): priorities and weights can differ in the last ulp, so a run is bitwise reproducible with the
+same backend, and statistically the same across backends (the tests check samples stay equal over
+many rounds, which such ulps rarely change).
 The compiled kernels exist for speed: a numpy level loop pays a few microseconds per call for each of
 the tree's ~20 levels, which at batch 32 costs more than the work itself. numba is an optional
 dependency (the `fast` extra); without it, or with DQNLAB_KERNELS=numpy, the numpy versions run.
@@ -98,15 +102,19 @@ def per_update_numpy(
     nodes: np.ndarray, depth: int, valid: np.ndarray, slots: np.ndarray, raw: np.ndarray,
     eps: float, alpha: float,
 ) -> float:
-    """Priorities (|raw| + eps)^alpha for the slots still valid; returns the largest |raw| + eps
-    written (-1 if none), or nan if a priority is not finite (then nothing is written)."""
+    """Priorities (|raw| + eps)^alpha for the slots still valid. Returns the largest |raw| + eps
+    written (-1 if none); nan if a priority (before or after the exponent) is not finite and -2 if a
+    slot is out of range: then nothing is written."""
+    if slots.size and (slots.min() < 0 or slots.max() >= valid.shape[0]):
+        return -2.0
     p = np.abs(raw.astype(np.float64)) + eps
-    if not np.all(np.isfinite(p)):
+    values = p**alpha
+    if not (np.all(np.isfinite(p)) and np.all(np.isfinite(values))):
         return float("nan")
     keep = valid[slots]
     if not keep.any():
         return -1.0
-    set_numpy(nodes, depth, slots[keep], p[keep] ** alpha)
+    set_numpy(nodes, depth, slots[keep], values[keep])
     return float(p[keep].max())
 
 
@@ -196,18 +204,21 @@ def per_update_loops(
 ) -> float:
     b = slots.shape[0]
     p = np.empty(b, dtype=np.float64)
-    for j in range(b):
+    values = np.empty(b, dtype=np.float64)
+    for j in range(b):  # every check before any write (numba does not check bounds)
+        if slots[j] < 0 or slots[j] >= valid.shape[0]:
+            return -2.0
         p[j] = abs(np.float64(raw[j])) + eps
-        if not np.isfinite(p[j]):
+        values[j] = p[j] ** alpha
+        if not (np.isfinite(p[j]) and np.isfinite(values[j])):
             return np.nan
     kept = 0
     leaves = np.empty(b, dtype=np.int64)
-    values = np.empty(b, dtype=np.float64)
     largest = -1.0
     for j in range(b):
         if valid[slots[j]]:
             leaves[kept] = slots[j]
-            values[kept] = p[j] ** alpha
+            values[kept] = values[j]
             largest = max(largest, p[j])
             kept += 1
     set_loops(nodes, depth, leaves[:kept], values[:kept])

@@ -121,12 +121,16 @@ class PrioritizedSampler:
         """`priorities` are raw (|TD error| or loss); eps and alpha are applied here. Slots that
         stopped being valid since they were sampled keep priority 0."""
         tree = self.tree
+        slots, priorities = np.asarray(slots, dtype=np.int64), np.asarray(priorities)
+        if slots.shape != priorities.shape or slots.ndim != 1:
+            raise ValueError(f"{slots.shape} slots for {priorities.shape} priorities")
         largest = tree.kernels.per_update(
-            tree.nodes, tree.depth, self.valid, np.asarray(slots, dtype=np.int64),
-            np.asarray(priorities), self.eps, self.alpha,
+            tree.nodes, tree.depth, self.valid, slots, priorities, self.eps, self.alpha
         )
         if largest != largest:  # nan: nothing was written
-            raise ValueError("priorities must be finite")
+            raise ValueError("priorities must be finite (also after the priority exponent)")
+        if largest == -2.0:
+            raise IndexError("priority update for a slot outside the replay")
         self.max_priority = max(self.max_priority, largest)
 
     def state_dict(self) -> dict:

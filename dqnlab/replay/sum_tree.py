@@ -3,7 +3,7 @@
 The tree lives in one flat array: node 1 is the root, node i has children 2i and 2i+1, and the
 leaves are nodes [size, 2 size). Updates rewrite the leaves and then recompute each touched parent
 from its two children, level by level, so sums never drift the way incremental deltas do. The loops
-themselves are in `kernels` (numba when installed, else numpy: bitwise the same results).
+themselves are in `kernels` (numba when installed, else numpy: the same results, see there).
 """
 
 from __future__ import annotations
