@@ -58,14 +58,6 @@ class SumTree:
         t = np.asarray(targets, dtype=np.float64)
         return self.kernels.find(self.nodes, self.depth, t.ravel()).reshape(t.shape)
 
-    def sample_stratified(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
-        """One leaf from each of `batch_size` equal slices of the total mass (Schaul et al. 2016)."""
-        total = self.total
-        if total <= 0:
-            raise ValueError("cannot sample from an empty sum tree")
-        bounds = (np.arange(batch_size) + rng.random(batch_size)) * (total / batch_size)
-        return self.find(bounds)
-
     def state_dict(self) -> dict:
         return {"leaves": self.nodes[self.size : self.size + self.capacity].copy()}
 
