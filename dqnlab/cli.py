@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from dqnlab.contract import run_rel_dir
 from dqnlab.errors import ConfigError
 
 EXIT_USAGE = 2
@@ -19,7 +20,7 @@ def _die(message: str) -> int:
 
 
 def default_run_dir(env_id: str, variant: str, seed: int) -> Path:
-    return Path("runs") / env_id.replace("/", "-") / variant / f"seed_{seed}"
+    return Path("runs") / run_rel_dir(env_id, variant, seed)
 
 
 class StopFlag:

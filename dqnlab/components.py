@@ -4,13 +4,9 @@ A component is data: the config fields it sets when switched on, and the couplin
 it, declared here and nowhere else. The preset holds every field's "off" value (textbook DQN), so
 `rainbow-no-X` differs from `rainbow` by exactly the fields of X (tested in tests/test_components.py).
 
-Grammar (canonical order double, dueling, per, nstep, c51, noisy):
-  dqn                 no component
-  rainbow             all six
-  rainbow-no-X[-no-Y] all but X (and Y)
-  dqn+X+Y             only X and Y
-  X,Y                 comma list, same as dqn+X+Y
-Every subset has exactly one canonical name (`variant_name`).
+The variant-name grammar (dqn, rainbow, rainbow-no-X, dqn+X+Y, X,Y) lives in `dqnlab.contract`,
+shared with analysis; here it is bound to the registered names. Every subset has exactly one
+canonical name (`variant_name`).
 """
 
 from __future__ import annotations
@@ -20,6 +16,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
+from dqnlab import contract
 from dqnlab.errors import ConfigError
 
 
@@ -90,49 +87,24 @@ COMPONENT_NAMES: tuple[str, ...] = tuple(c.name for c in COMPONENTS)
 
 def canonical(names: Iterable[str]) -> tuple[str, ...]:
     """Sort component names into canonical order, rejecting unknown names and duplicates."""
-    names = list(names)
-    for n in names:
-        if n not in REGISTRY:
-            raise ConfigError(
-                f"unknown component {n!r}; choose from {', '.join(COMPONENT_NAMES)}"
-            )
-    if len(set(names)) != len(names):
-        raise ConfigError(f"component listed twice in {'+'.join(names)!r}")
-    return tuple(n for n in COMPONENT_NAMES if n in names)
+    return _checked(lambda: contract.canonical(names, COMPONENT_NAMES))
 
 
 def parse_variant(spec: str) -> tuple[str, ...]:
-    """Parse a variant spec (see module docstring) into canonical component names."""
-    s = spec.strip().lower()
-    if not s:
-        raise ConfigError("empty variant spec; try dqn, rainbow, rainbow-no-per or dqn+double")
-    if s == "dqn":
-        return ()
-    if s == "rainbow":
-        return COMPONENT_NAMES
-    if s.startswith("rainbow-no-"):
-        removed = s[len("rainbow-no-"):].split("-no-")
-        return tuple(n for n in COMPONENT_NAMES if n not in canonical(removed))
-    if s.startswith("dqn+"):
-        return canonical(s[len("dqn+"):].split("+"))
-    if "," in s:
-        return canonical(p.strip() for p in s.split(",") if p.strip())
-    if "+" in s:
-        return canonical(s.split("+"))
-    return canonical([s])
+    """Parse a variant spec (grammar in `dqnlab.contract`) into canonical component names."""
+    return _checked(lambda: contract.parse_variant(spec, COMPONENT_NAMES))
 
 
 def variant_name(components: Iterable[str]) -> str:
     """The one canonical name of a subset of components."""
-    comps = canonical(components)
-    if not comps:
-        return "dqn"
-    if len(comps) == len(COMPONENT_NAMES):
-        return "rainbow"
-    if len(comps) == len(COMPONENT_NAMES) - 1:
-        (missing,) = (n for n in COMPONENT_NAMES if n not in comps)
-        return f"rainbow-no-{missing}"
-    return "dqn+" + "+".join(comps)
+    return _checked(lambda: contract.variant_name(components, COMPONENT_NAMES))
+
+
+def _checked(parse):
+    try:
+        return parse()
+    except contract.GrammarError as e:
+        raise ConfigError(str(e)) from None
 
 
 def settings_for(components: Iterable[str]) -> dict[str, Any]:
@@ -148,11 +120,5 @@ def all_subsets() -> list[tuple[str, ...]]:
     return [c for k in range(len(COMPONENT_NAMES) + 1) for c in combinations(COMPONENT_NAMES, k)]
 
 
-def leave_one_out() -> list[str]:
-    """rainbow, the six rainbow-no-X, and dqn: the Rainbow paper's ablation (Hessel et al. 2018, Fig. 3)."""
-    return ["rainbow", *(f"rainbow-no-{n}" for n in COMPONENT_NAMES), "dqn"]
-
-
-def add_one() -> list[str]:
-    """dqn, the six dqn+X, and rainbow."""
-    return ["dqn", *(f"dqn+{n}" for n in COMPONENT_NAMES), "rainbow"]
+leave_one_out = contract.leave_one_out
+add_one = contract.add_one

@@ -9,16 +9,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-PROGRESS_COLUMNS = (
-    "step", "frame", "episodes", "episode_return", "episode_length", "loss", "q_mean",
-    "epsilon", "updates", "sps", "wall_time_s",
-)
-EVAL_COLUMNS = (
-    "step", "frame", "return_mean", "return_std", "episodes", "q_estimate_mean",
-    "discounted_return_mean", "truncated_episodes", "wall_time_s", "eval_seconds",
-)
-# The only columns that may differ between two runs of the same config and seed on CPU.
-WALL_CLOCK_COLUMNS = ("sps", "wall_time_s", "eval_seconds")
+from dqnlab.contract import EVAL_COLUMNS, PROGRESS_COLUMNS, WALL_CLOCK_COLUMNS
+
+# Re-exported: the columns are the run-directory contract's.
+__all__ = ["EVAL_COLUMNS", "PROGRESS_COLUMNS", "WALL_CLOCK_COLUMNS", "CsvLog"]
 
 
 def _fmt(value: Any) -> str:

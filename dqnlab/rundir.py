@@ -13,11 +13,8 @@ from typing import Any
 
 from dqnlab import __version__
 from dqnlab.config import Config, from_dict, to_dict
+from dqnlab.contract import CHECKPOINT, CONFIG, EVAL, PROGRESS, STATUS  # noqa: F401 - re-exported
 from dqnlab.errors import ConfigError
-
-CONFIG, STATUS, PROGRESS, EVAL, CHECKPOINT = (
-    "config.json", "status.json", "progress.csv", "eval.csv", "checkpoint",
-)
 
 
 def now() -> str:

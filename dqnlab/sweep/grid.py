@@ -15,11 +15,10 @@ from typing import Any
 
 from dqnlab import rundir
 from dqnlab.config import Config, to_dict
+from dqnlab.contract import MANIFEST, run_rel_dir
 from dqnlab.errors import ConfigError
 from dqnlab.presets import family_of, resolve_config
 from dqnlab.sweep.definition import Sweep
-
-MANIFEST = "sweep.json"
 
 
 @dataclass(frozen=True)
@@ -33,10 +32,6 @@ class Run:
 
     def dir(self, sweep_dir: Path) -> Path:
         return Path(sweep_dir) / self.rel_dir
-
-
-def run_rel_dir(env_id: str, variant: str, seed: int) -> str:
-    return f"{env_id.replace('/', '-')}/{variant}/seed_{seed}"
 
 
 def expand(sweep: Sweep) -> list[Run]:

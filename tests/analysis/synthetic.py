@@ -16,19 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-COMPONENTS = ("double", "dueling", "per", "nstep", "c51", "noisy")
+from dqnlab.contract import variant_components
 
 
 def components_of(variant: str) -> list[str]:
-    """Component list of a variant name (same grammar as DESIGN.md)."""
-    if variant == "dqn":
-        return []
-    if variant == "rainbow":
-        return list(COMPONENTS)
-    if variant.startswith("rainbow-no-"):
-        return [c for c in COMPONENTS if c != variant.removeprefix("rainbow-no-")]
-    parts = variant.split("+")[1:]
-    return [c for c in COMPONENTS if c in parts]
+    """Component list of a variant name (the contract's grammar)."""
+    return list(variant_components(variant))
 
 
 def family_of(env: str) -> str:

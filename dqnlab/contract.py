@@ -1,0 +1,165 @@
+"""The run-directory contract (docs/run_directory.md), shared by training, sweeps and analysis.
+
+Torch-free and dependency-free on purpose: `analysis` imports this module (and nothing else of
+dqnlab), so reading results never pulls in torch. It holds what both sides must agree on:
+file names, CSV columns, run-directory naming and the variant-name grammar.
+
+Variant grammar. `RAINBOW` is an explicit tuple of Hessel et al.'s six components; components
+registered beyond them (e.g. munchausen) never change what `rainbow` means. Canonical order is the
+registry's: the six first, then the others in registration order.
+
+  dqn                       no component
+  rainbow                   the six
+  rainbow-no-X[-no-Y]       the six without X (and Y)
+  dqn+X+Y                   only X and Y
+  <any of the above>+E      plus the components E (e.g. rainbow-no-c51+munchausen)
+  X,Y                       a comma list, the same as dqn+X+Y
+
+The one canonical name of a set: its Rainbow part is `rainbow` (all six), `rainbow-no-X` (five) or
+`dqn+...`/`dqn`; the other components follow as `+E` in canonical order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+# -- files and columns ---------------------------------------------------------------------------
+
+CONFIG = "config.json"
+STATUS = "status.json"
+PROGRESS = "progress.csv"
+EVAL = "eval.csv"
+CHECKPOINT = "checkpoint"
+MANIFEST = "sweep.json"
+"""A sweep directory's manifest."""
+
+PROGRESS_COLUMNS: tuple[str, ...] = (
+    "step", "frame", "episodes", "episode_return", "episode_length", "loss", "q_mean",
+    "epsilon", "updates", "sps", "wall_time_s",
+)  # fmt: skip
+EVAL_COLUMNS: tuple[str, ...] = (
+    "step", "frame", "return_mean", "return_std", "episodes", "q_estimate_mean",
+    "discounted_return_mean", "truncated_episodes", "wall_time_s", "eval_seconds",
+)  # fmt: skip
+WALL_CLOCK_COLUMNS: tuple[str, ...] = ("sps", "wall_time_s", "eval_seconds")
+"""The only columns that may differ between two runs of the same config and seed on CPU."""
+
+STATES: tuple[str, ...] = ("pending", "running", "done", "failed")
+"""Values of status.json's `state`."""
+
+
+def run_rel_dir(env_id: str, variant: str, seed: int) -> str:
+    """A run's directory relative to its sweep (or to `runs/` for `dqnlab train`)."""
+    return f"{env_id.replace('/', '-')}/{variant}/seed_{seed}"
+
+
+# -- variant grammar -----------------------------------------------------------------------------
+
+RAINBOW: tuple[str, ...] = ("double", "dueling", "per", "nstep", "c51", "noisy")
+"""Hessel et al. 2018's six components, in canonical order."""
+RAINBOW_NAME, DQN_NAME = "rainbow", "dqn"
+_NO = "-no-"
+
+
+class GrammarError(ValueError):
+    """A variant spec or name that does not parse."""
+
+
+def canonical(names: Iterable[str], known: Sequence[str]) -> tuple[str, ...]:
+    """`names` in `known`'s order; unknown or repeated names raise GrammarError."""
+    names = list(names)
+    for n in names:
+        if n not in known:
+            raise GrammarError(f"unknown component {n!r}; choose from {', '.join(known)}")
+    if len(set(names)) != len(names):
+        raise GrammarError(f"component listed twice in {'+'.join(names)!r}")
+    return tuple(n for n in known if n in names)
+
+
+def parse_variant(spec: str, known: Sequence[str] = RAINBOW) -> tuple[str, ...]:
+    """A variant spec (module docstring) -> its components in canonical order (`known`'s order).
+
+    Raises GrammarError naming the problem."""
+    s = spec.strip().lower()
+    if not s:
+        raise GrammarError("empty variant spec; try dqn, rainbow, rainbow-no-per or dqn+double")
+    if "," in s:
+        return canonical((p.strip() for p in s.split(",") if p.strip()), known)
+    head, *extras = s.split("+")
+    if head == DQN_NAME:
+        base: list[str] = []
+    elif head == RAINBOW_NAME:
+        base = list(RAINBOW)
+    elif head.startswith(RAINBOW_NAME + _NO):
+        removed = canonical(head[len(RAINBOW_NAME + _NO):].split(_NO), RAINBOW)
+        base = [n for n in RAINBOW if n not in removed]
+    else:  # a bare component list: per+double, noisy
+        base, extras = [], [head, *extras]
+    return canonical([*base, *extras], known)
+
+
+def variant_name(components: Iterable[str], known: Sequence[str] = RAINBOW) -> str:
+    """The one canonical name of a set of components."""
+    comps = canonical(components, known)
+    rainbow = [n for n in comps if n in RAINBOW]
+    others = [n for n in comps if n not in RAINBOW]
+    if len(rainbow) == len(RAINBOW):
+        head = RAINBOW_NAME
+    elif len(rainbow) == len(RAINBOW) - 1:
+        (missing,) = (n for n in RAINBOW if n not in rainbow)
+        head = f"{RAINBOW_NAME}{_NO}{missing}"
+    else:
+        head = "+".join([DQN_NAME, *rainbow])
+    return "+".join([head, *others])
+
+
+def variant_components(variant: str) -> tuple[str, ...]:
+    """The components of a canonical variant name as written in config.json, without knowing the
+    registry (analysis): Rainbow's six in their order, then the others as written."""
+    head, *extras = variant.split("+")
+    if head not in (DQN_NAME, RAINBOW_NAME) and not head.startswith(RAINBOW_NAME + _NO):
+        raise GrammarError(f"not a variant name: {variant!r}")
+    return parse_variant(variant, (*RAINBOW, *[e for e in extras if e not in RAINBOW]))
+
+
+def removed_component(variant: str) -> str | None:
+    """X for the leave-one-out arm `rainbow-no-X` (nothing added); None for any other name."""
+    prefix = RAINBOW_NAME + _NO
+    if variant.startswith(prefix) and variant[len(prefix):] in RAINBOW:
+        return variant[len(prefix):]
+    return None
+
+
+def leave_one_out() -> list[str]:
+    """rainbow, the six rainbow-no-X and dqn: Hessel et al. 2018's ablation (Fig. 3)."""
+    return [RAINBOW_NAME, *(f"{RAINBOW_NAME}{_NO}{n}" for n in RAINBOW), DQN_NAME]
+
+
+def add_one() -> list[str]:
+    """dqn, the six dqn+X and rainbow."""
+    return [DQN_NAME, *(f"{DQN_NAME}+{n}" for n in RAINBOW), RAINBOW_NAME]
+
+
+def sort_variants(variants: Iterable[str]) -> list[str]:
+    """Display order: rainbow, rainbow-no-X (canonical X order), dqn+..., dqn, then other names
+    (variants with non-Rainbow components, unparsable names) alphabetically. Deterministic, so
+    legends and table rows come out in the same order in every figure."""
+
+    def key(name: str) -> tuple[int, int, str]:
+        if name == RAINBOW_NAME:
+            return (0, 0, name)
+        removed = removed_component(name)
+        if removed is not None:
+            return (1, RAINBOW.index(removed), name)
+        if name == DQN_NAME:
+            return (3, 0, name)
+        try:
+            comps = variant_components(name)
+        except GrammarError:
+            return (5, 0, name)
+        if any(c not in RAINBOW for c in comps):
+            return (4, 0, name)
+        mask = sum(1 << RAINBOW.index(c) for c in comps)
+        return (2, len(comps) * 64 + mask, name)
+
+    return sorted(set(variants), key=key)
