@@ -5,10 +5,10 @@ Reads only the run-directory contract (docs/run_directory.md). Modules, in data-
 `figures` / `style` (matplotlib), `tables` (CSV + LaTeX), `cli` (`dqnlab analyze`).
 """
 
-from analysis.errors import AnalysisError
-from analysis.load import RunProblem, RunTables, check_comparable, load_runs
-from analysis.normalization import normalize, reference_for
-from analysis.style import variant_colors
+from dqnlab.analysis.errors import AnalysisError
+from dqnlab.analysis.load import RunProblem, RunTables, check_comparable, load_runs
+from dqnlab.analysis.normalization import normalize, reference_for
+from dqnlab.analysis.style import variant_colors
 
 __all__ = [
     "AnalysisError",

@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from dqnlab.analysis import figures, metrics, tables
+from dqnlab.analysis.errors import AnalysisError
+from dqnlab.analysis.load import RunTables, check_comparable, load_runs
+from dqnlab.analysis.normalization import provisional_envs, reference_for
+from dqnlab.analysis.variants import removed_component
 from matplotlib.figure import Figure
-
-from analysis import figures, metrics, tables
-from analysis.errors import AnalysisError
-from analysis.load import RunTables, check_comparable, load_runs
-from analysis.normalization import provisional_envs, reference_for
-from analysis.variants import removed_component
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

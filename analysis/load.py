@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from analysis.errors import AnalysisError
-from analysis.variants import variant_components
+from dqnlab.analysis.errors import AnalysisError
+from dqnlab.analysis.variants import variant_components
 
 RUN_COLUMNS: tuple[str, ...] = (
     "variant", "components", "env", "family", "protocol", "preset", "seed",

@@ -8,7 +8,7 @@ reset ignores the seed: its numbers come from minatar's own RNG and vary within 
 error from one measurement to the next). Prints the mean undiscounted return and its standard
 error as CSV.
 
-    python -m analysis.measure_random --episodes 1000 --seed 0
+    python -m dqnlab.analysis.measure_random --episodes 1000 --seed 0
 
 LunarLander needs Box2D (`pip install box2d`), which is not a dqnlab dependency; the analysis
 package itself never imports gymnasium: this script is the only place that runs an env.

@@ -26,13 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from dqnlab.analysis.errors import AnalysisError
+from dqnlab.analysis.load import check_comparable
+from dqnlab.analysis.normalization import add_normalized
+from dqnlab.analysis.variants import DQN, RAINBOW, removed_component, sort_variants
 from rliable import library as rly
 from rliable import metrics as rly_metrics
-
-from analysis.errors import AnalysisError
-from analysis.load import check_comparable
-from analysis.normalization import add_normalized
-from analysis.variants import DQN, RAINBOW, removed_component, sort_variants
 
 METRICS: dict[str, Callable[[np.ndarray], float]] = {
     "iqm": rly_metrics.aggregate_iqm,

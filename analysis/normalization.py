@@ -20,8 +20,7 @@ from importlib import resources
 
 import numpy as np
 import pandas as pd
-
-from analysis.errors import AnalysisError
+from dqnlab.analysis.errors import AnalysisError
 
 ATARI_VIDEO_PINBALL_NOTE = (
     "Video Pinball random = 16256.9 (DQN Zoo, Mnih et al. 2015 Extended Data Table 2, as used by "
@@ -49,14 +48,14 @@ class Reference:
 @cache
 def atari_table() -> pd.DataFrame:
     """The 57-game table: columns game (snake_case), random, human. Source in the CSV header."""
-    with (resources.files("analysis") / "data" / "atari_human_random.csv").open() as f:
+    with (resources.files("dqnlab.analysis") / "data" / "atari_human_random.csv").open() as f:
         return pd.read_csv(f, comment="#").set_index("game")
 
 
 @cache
 def small_scale_table() -> pd.DataFrame:
     """Classic control and MinAtar: env_id, family, random, reference, provisional, source."""
-    with (resources.files("analysis") / "data" / "small_scale_reference.csv").open() as f:
+    with (resources.files("dqnlab.analysis") / "data" / "small_scale_reference.csv").open() as f:
         return pd.read_csv(f, comment="#").set_index("env_id")
 
 

@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-
-from analysis.metrics import METRIC_LABELS, SUMMARY_COLUMNS
-from analysis.variants import sort_variants
+from dqnlab.analysis.metrics import METRIC_LABELS, SUMMARY_COLUMNS
+from dqnlab.analysis.variants import sort_variants
 
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}",

@@ -117,7 +117,7 @@ def cmd_components(args: argparse.Namespace) -> int:
 
 
 def _analysis_module():
-    from analysis import cli as analysis_cli
+    from dqnlab.analysis import cli as analysis_cli
 
     return analysis_cli
 

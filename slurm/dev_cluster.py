@@ -1,6 +1,6 @@
 """Python helpers around the one-node dev cluster scripts (used by ``tests/slurm``).
 
-    from slurm import dev_cluster
+    from dqnlab.slurm import dev_cluster
     env = dev_cluster.start("/tmp/dqnlab-slurm")   # {"SLURM_CONF": ".../etc/slurm.conf"}
     os.environ.update(env)                          # sbatch/sacct/submitit now find it
     ...

@@ -3,6 +3,8 @@
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +12,24 @@ import pandas as pd
 from dqnlab.recorder import WALL_CLOCK_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
+
+#: A CartPole run of a few hundred steps in about a second: tiny network, frequent logs,
+#: evaluations and checkpoints.
+TINY = {
+    "network.hidden_sizes": (16, 16), "agent.batch_size": 16, "agent.min_replay_steps": 100,
+    "eval.period_steps": 150, "eval.episodes": 2, "run.log_period_steps": 50,
+    "run.checkpoint_period_steps": 100,
+}
+
+
+def prepare_tiny_run(run_dir: Path, variant: str = "dqn", steps: int = 300, seed: int = 0) -> Path:
+    """A CartPole run directory holding its config.json (TINY settings), ready to train."""
+    from dqnlab import rundir
+    from dqnlab.presets import resolve_config
+
+    cfg = resolve_config("CartPole-v1", variant, seed=seed, total_steps=steps, overrides=TINY)
+    rundir.prepare(cfg, run_dir)
+    return Path(run_dir)
 
 
 def read_logs(run_dir: Path) -> dict[str, pd.DataFrame]:
@@ -33,3 +53,12 @@ def run_cli(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProce
         [sys.executable, "-m", "dqnlab.cli", *args], capture_output=True, text=True,
         timeout=timeout, env=env, **kw,
     )
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.2) -> None:
+    """Poll `predicate` until it holds; AssertionError naming `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(poll_s)

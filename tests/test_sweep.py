@@ -9,11 +9,11 @@ import pytest
 
 from dqnlab.cli import main
 from dqnlab.errors import ConfigError
-from dqnlab.sweep import Sweep, definition, grid, plan
+from dqnlab.sweep import GridOptions, Sweep, definition, grid, plan
 from dqnlab.sweep.profile import load_profile, parse_mem_gb, parse_minutes
 
 ROOT = Path(__file__).resolve().parents[1]
-EXPERIMENTS = sorted((ROOT / "experiments").glob("*.py"))
+EXPERIMENTS = sorted(p for p in (ROOT / "experiments").glob("*.py") if p.stem != "__init__")
 PROFILES = sorted((ROOT / "slurm" / "profiles").glob("*.toml"))
 
 
@@ -29,7 +29,7 @@ def small(**kw) -> Sweep:
 def test_shipped_experiments_load_and_expand(path):
     sweep = definition.load(path)
     assert sweep.name == path.stem
-    runs = grid.expand(definition.resolve(sweep, envs=sweep.envs[0], seeds="1"))
+    runs = grid.expand(definition.resolve(sweep, GridOptions(envs=sweep.envs[0], seeds="1")))
     assert len(runs) == len(sweep.variant_list())
 
 
@@ -38,18 +38,20 @@ def test_shipped_experiment_sizes():
     assert classic.envs == ("CartPole-v1", "Acrobot-v1") and len(classic.seed_list()) >= 3
     assert classic.variant_list()[0] == "rainbow" and classic.variant_list()[-1] == "dqn"
     assert len(classic.variant_list()) == 8
-    full = definition.resolve(classic, full=True)
-    budgets = {r.env: r.config.total_steps for r in grid.expand(definition.resolve(full, seeds="1"))}
+    full = definition.resolve(classic, GridOptions(full=True))
+    one_seed = definition.resolve(full, GridOptions(seeds="1"))
+    budgets = {r.env: r.config.total_steps for r in grid.expand(one_seed)}
     assert budgets == {"CartPole-v1": 50_000, "Acrobot-v1": 30_000}  # the presets' budgets
     atari = definition.load(ROOT / "experiments/atari_ablation.py")
     assert len(atari.envs) == len(set(atari.envs)) == 57
-    assert len(definition.resolve(atari, subset="atari5").envs) == 5
-    runs = grid.expand(definition.resolve(atari, subset="pong", seeds="1", variants="dqn"))
+    assert len(definition.resolve(atari, GridOptions(subset="atari5")).envs) == 5
+    runs = grid.expand(definition.resolve(atari, GridOptions(subset="pong", seeds="1", variants="dqn")))
     assert runs[0].config.env.protocol == "nature2015" and runs[0].config.total_frames == 200_000_000
     over = definition.load(ROOT / "experiments/overestimation.py")
     assert over.variant_list() == ["dqn", "dqn+double"]
     # The protocol applies to Atari ids only, so a classic subset of an Atari study still resolves.
-    assert grid.expand(definition.resolve(over, subset="classic", seeds="1"))[0].config.env.protocol == "none"
+    classic_over = definition.resolve(over, GridOptions(subset="classic", seeds="1"))
+    assert grid.expand(classic_over)[0].config.env.protocol == "none"
 
 
 def test_generators_and_dedup():
@@ -63,12 +65,12 @@ def test_generators_and_dedup():
 
 def test_shrink_overrides():
     sweep = small(variants="leave_one_out", seeds=(3, 5, 7))
-    r = definition.resolve(sweep, seeds="2", envs="Acrobot-v1", variants="dqn,rainbow", steps=100,
-                           overrides={"agent.batch_size": "8"})
+    r = definition.resolve(sweep, GridOptions(seeds="2", envs="Acrobot-v1", variants="dqn,rainbow",
+                                              steps=100, overrides={"agent.batch_size": "8"}))
     assert r.seed_list() == [3, 5] and r.envs == ("Acrobot-v1",) and r.variant_list() == ["dqn", "rainbow"]
     runs = grid.expand(r)
     assert {x.config.total_steps for x in runs} == {100} and {x.config.agent.batch_size for x in runs} == {8}
-    assert definition.resolve(sweep, seeds="0,9").seed_list() == [0, 9]
+    assert definition.resolve(sweep, GridOptions(seeds="0,9")).seed_list() == [0, 9]
     assert runs[0].rel_dir == "Acrobot-v1/dqn/seed_3"
 
 
@@ -81,7 +83,7 @@ def test_shrink_overrides():
 ])
 def test_bad_input_is_one_line(kwargs, message):
     with pytest.raises(ConfigError, match=message) as info:
-        grid.expand(definition.resolve(small(), **kwargs))
+        grid.expand(definition.resolve(small(), GridOptions(**kwargs)))
     assert "\n" not in str(info.value)
 
 
@@ -132,8 +134,8 @@ def test_refuses_a_non_sweep_directory(tmp_path):
 
 
 def test_replay_bytes_follow_the_storage_layout():
-    atari = grid.expand(definition.resolve(definition.load(ROOT / "experiments/atari_ablation.py"),
-                                           subset="pong", seeds="1", variants="dqn,rainbow"))
+    pong = GridOptions(subset="pong", seeds="1", variants="dqn,rainbow")
+    atari = grid.expand(definition.resolve(definition.load(ROOT / "experiments/atari_ablation.py"), pong))
     dqn, rainbow = (plan.replay_bytes(r.config) for r in atari)
     frames = 1_000_000 * 84 * 84  # one 84x84 uint8 frame per slot, not 4 stacked ones
     assert frames < dqn < frames * 1.01

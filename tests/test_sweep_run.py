@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from run_helpers import ROOT, assert_same_logs, run_cli
+from run_helpers import ROOT, TINY, assert_same_logs, run_cli
 
 from dqnlab import rundir
 from dqnlab.cli import main
@@ -20,11 +20,6 @@ from dqnlab.sweep import Sweep, grid, worker
 from dqnlab.sweep import status as st
 from dqnlab.sweep.launch import launch
 
-TINY = {
-    "network.hidden_sizes": (16, 16), "agent.batch_size": 16, "agent.min_replay_steps": 100,
-    "eval.period_steps": 150, "eval.episodes": 2, "run.log_period_steps": 50,
-    "run.checkpoint_period_steps": 100,
-}
 TINY_ARGS = [a for k, v in TINY.items()
              for a in ("--set", f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}")]
 

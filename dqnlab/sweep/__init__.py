@@ -1,11 +1,13 @@
 """Sweeps: envs x variants x seeds from `experiments/*.py`, run locally, in-process or on SLURM.
 
-    definition.py   the frozen `Sweep` data type and loading an experiment file
+    definition.py   the frozen `Sweep` data type, GridOptions, loading an experiment file
     grid.py         expansion into runs and the sweep manifest (sweep.json)
     launch.py       definition -> sweep dir -> runs still to do -> an executor
+    executors/      debug (in-process), local (worker processes), slurm (submitit job arrays),
+                    behind one protocol and chosen by name
     worker.py       train one run (every executor's unit of work)
-    local.py        the debug (in-process) and local (worker processes) executors
-    slurm_launch.py the slurm executor: submitit job arrays, preemption-safe requeue
+    preemption.py   checkpoint at a step boundary on SLURM preemption, then requeue
+    snapshot.py     the copy of the package that SLURM jobs run
     profile.py      cluster profiles (TOML)
     status.py       what every run is doing; `dqnlab status`
     monitor.py      live progress of a sweep (terminal and progress.txt)
@@ -15,6 +17,6 @@
     cli.py          `dqnlab sweep` and `dqnlab status`
 """
 
-from dqnlab.sweep.definition import GENERATORS, Sweep
+from dqnlab.sweep.definition import GENERATORS, GridOptions, Sweep
 
-__all__ = ["GENERATORS", "Sweep"]
+__all__ = ["GENERATORS", "GridOptions", "Sweep"]

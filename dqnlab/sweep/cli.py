@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dqnlab.sweep.launch import EXECUTORS
+from dqnlab.sweep import executors
 
 SWEEP_EPILOG = """\
 examples:
@@ -27,9 +27,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SWEEP_EPILOG,
     )
     p.add_argument("experiment", help="an experiment file, e.g. experiments/classic_ablation.py")
-    p.add_argument("--executor", choices=EXECUTORS, default="local",
-                   help="local: parallel worker processes (default); slurm: job arrays through "
-                        "submitit; debug: in-process, one run after another")
+    p.add_argument("--executor", choices=executors.EXECUTORS, default="local",
+                   help=executors.describe())
     p.add_argument("--profile", type=Path, default=None,
                    help="cluster profile (TOML) for --executor slurm; see slurm/profiles/")
     p.add_argument("--sweep-dir", type=Path, default=None, help="default: results/<sweep name>")
@@ -67,14 +66,19 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from dqnlab.config import parse_set_args
+    from dqnlab.sweep.definition import GridOptions
     from dqnlab.sweep.launch import launch
 
+    executor = executors.create(args.executor, executors.ExecutorSettings(
+        profile=args.profile, workers=args.workers, wait=args.wait))
+    grid_options = GridOptions(
+        full=args.full, subset=args.subset, seeds=args.seeds, envs=args.envs, variants=args.variants,
+        steps=args.steps, overrides=parse_set_args(args.overrides),
+    )
     result = launch(
-        args.experiment, sweep_dir=args.sweep_dir, executor=args.executor, profile=args.profile,
-        dry_run=args.dry_run, full=args.full, subset=args.subset, seeds=args.seeds, envs=args.envs,
-        variants=args.variants, steps=args.steps, overrides=parse_set_args(args.overrides),
-        retry_failed=args.retry_failed, force=args.force, workers=args.workers, device=args.device,
-        wandb_project=args.wandb, wait=args.wait,
+        args.experiment, sweep_dir=args.sweep_dir, grid_options=grid_options, executor=executor,
+        device=args.device, wandb_project=args.wandb, dry_run=args.dry_run,
+        retry_failed=args.retry_failed, force=args.force,
     )
     return result.exit_code
 

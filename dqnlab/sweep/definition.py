@@ -5,9 +5,9 @@ except building that value, so a definition reads like a table and diffs like on
 describes its default size; `full` names the field replacements that `--full` applies (the
 paper-sized sweep), and `subsets` names smaller env lists (`--subset atari5`).
 
-`resolve(sweep, ...)` applies, in order: `--full`, `--subset`, then the command line's shrink
-overrides (`--seeds`, `--envs`, `--variants`, `--steps`, `--set`). The result is again a `Sweep`
-whose `to_dict()` is what the manifest records and compares on relaunch.
+`resolve(sweep, GridOptions(...))` applies the command line's changes, in order: `--full`,
+`--subset`, then the shrink overrides (`--seeds`, `--envs`, `--variants`, `--steps`, `--set`). The
+result is again a `Sweep` whose `to_dict()` is what the manifest records and compares on relaunch.
 """
 
 from __future__ import annotations
@@ -137,9 +137,17 @@ def load(path: str | Path) -> Sweep:
 
 
 def shipped() -> list[str]:
-    """The experiment files next to the package (in a source checkout)."""
-    root = Path(__file__).resolve().parents[2] / "experiments"
-    return sorted(str(p.relative_to(root.parent)) for p in root.glob("*.py") if p.stem != "__init__")
+    """The experiment files installed as `dqnlab.experiments` (experiments/ in a source checkout),
+    relative to the current directory when they lie under it."""
+    from dqnlab.sweep.snapshot import package_dir
+
+    try:
+        root = package_dir("dqnlab.experiments")
+    except ModuleNotFoundError:
+        return []
+    here = Path.cwd().resolve()
+    files = [p for p in root.glob("*.py") if p.stem != "__init__"]
+    return sorted(str(p.relative_to(here) if p.is_relative_to(here) else p) for p in files)
 
 
 def _split(text: str) -> list[str]:
@@ -163,39 +171,55 @@ def parse_seeds(text: str, sweep: Sweep) -> tuple[int, ...]:
     return seeds
 
 
-def resolve(
-    sweep: Sweep,
-    *,
-    full: bool = False,
-    subset: str | None = None,
-    seeds: str | None = None,
-    envs: str | None = None,
-    variants: str | None = None,
-    steps: int | None = None,
-    overrides: Mapping[str, Any] | None = None,
-) -> Sweep:
-    """Apply `--full`, `--subset` and the shrink overrides (see the module docstring)."""
-    if full and sweep.full:
+@dataclass(frozen=True)
+class GridOptions:
+    """The command line's changes to a definition's grid, applied by `resolve` in this order:
+    `--full`, `--subset`, then the shrink overrides (`--seeds`, `--envs`, `--variants`, `--steps`,
+    `--set`). None (or empty) leaves the definition's value."""
+
+    full: bool = False
+    """Apply the definition's `full` replacements (the paper-sized sweep)."""
+    subset: str | None = None
+    """A named env subset of the definition."""
+    seeds: str | None = None
+    """`N`: the first N seeds; `0,3`: exactly those seeds."""
+    envs: str | None = None
+    """Comma list of env ids replacing the definition's."""
+    variants: str | None = None
+    """Comma list of variant specs or generator names replacing the definition's."""
+    steps: int | None = None
+    """Budget in agent steps for every run."""
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    """Config overrides for every run, merged over the definition's."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "overrides", dict(self.overrides))
+
+
+def resolve(sweep: Sweep, options: GridOptions | None = None) -> Sweep:
+    """Apply `options` to a definition (see GridOptions); validates the result."""
+    o = options or GridOptions()
+    if o.full and sweep.full:
         unknown = set(sweep.full) - {f.name for f in dataclasses.fields(Sweep)}
         if unknown:
             raise ConfigError(f"sweep {sweep.name}: unknown field(s) in full: {', '.join(sorted(unknown))}")
         sweep = dataclasses.replace(sweep, **sweep.full)
-    if subset is not None:
-        if subset not in sweep.subsets:
+    if o.subset is not None:
+        if o.subset not in sweep.subsets:
             names = ", ".join(sweep.subsets) or "none"
-            raise ConfigError(f"sweep {sweep.name} has no subset {subset!r} (subsets: {names})")
-        sweep = dataclasses.replace(sweep, envs=sweep.subsets[subset])
+            raise ConfigError(f"sweep {sweep.name} has no subset {o.subset!r} (subsets: {names})")
+        sweep = dataclasses.replace(sweep, envs=sweep.subsets[o.subset])
     changes: dict[str, Any] = {}
-    if seeds is not None:
-        changes["seeds"] = parse_seeds(seeds, sweep)
-    if envs is not None:
-        changes["envs"] = tuple(_split(envs))
-    if variants is not None:
-        changes["variants"] = tuple(_split(variants))
-    if steps is not None:
-        changes["steps"] = steps
-    if overrides:
-        changes["overrides"] = {**sweep.overrides, **overrides}
+    if o.seeds is not None:
+        changes["seeds"] = parse_seeds(o.seeds, sweep)
+    if o.envs is not None:
+        changes["envs"] = tuple(_split(o.envs))
+    if o.variants is not None:
+        changes["variants"] = tuple(_split(o.variants))
+    if o.steps is not None:
+        changes["steps"] = o.steps
+    if o.overrides:
+        changes["overrides"] = {**sweep.overrides, **o.overrides}
     sweep = dataclasses.replace(sweep, **changes)
     if not sweep.envs:
         raise ConfigError(f"sweep {sweep.name} has no envs")

@@ -108,8 +108,9 @@ def _hours(h: float | None) -> str:
 
 
 def describe(sweep: Sweep, runs: list[Run], *, device: str = "cpu", parallel: int = 1,
-             executor: str = "local") -> str:
-    """The text `--dry-run` prints: the grid per env, then the totals."""
+             parallel_unit: str = "worker(s)") -> str:
+    """The text `--dry-run` prints: the grid per env, then the totals; `parallel` runs train at
+    once (the executor's `parallelism`), called `parallel_unit`."""
     # One row per env; per family when there are many envs (57 Atari rows say nothing more).
     by_env: dict[str, list[Run]] = defaultdict(list)
     many = len(sweep.envs) > MAX_ENV_ROWS
@@ -138,12 +139,7 @@ def describe(sweep: Sweep, runs: list[Run], *, device: str = "cpu", parallel: in
         + (" (extrapolated: some configs have no exact throughput row)" if total.extrapolated else ""),
         f"  replay memory per run: up to {_size(total.max_replay_bytes)}",
     ]
-    if executor == "local" or executor == "debug":
-        workers = 1 if executor == "debug" else parallel
-        lines.append(f"  expected wall time with {workers} worker(s): {_hours(total.wall_hours(workers))}")
-    else:
-        parallel = min(parallel, total.runs)
-        lines.append(f"  expected wall time with {parallel} job(s) in parallel: {_hours(total.wall_hours(parallel))}")
+    lines.append(f"  expected wall time with {parallel} {parallel_unit}: {_hours(total.wall_hours(parallel))}")
     if device == "cpu" and any(r.config.env.family == "atari" for r in runs):
         lines.append("  (Atari is a GPU workload; no GPU throughput row is measured yet, so this is the CPU figure)")
     lines.append(f"  (throughput table: {throughput.MEASURED})")

@@ -127,7 +127,7 @@ def write_ablation_sweep(
 
     Variant i reaches normalized score 1 - 0.2 i at the end of training, rising linearly.
     """
-    from analysis.normalization import reference_for
+    from dqnlab.analysis.normalization import reference_for
 
     run_dirs = []
     for i, variant in enumerate(variants):

@@ -1,11 +1,10 @@
 import argparse
 
 import pandas as pd
+from dqnlab.analysis.__main__ import main
+from dqnlab.analysis.cli import add_arguments, run
+from dqnlab.analysis.tables import latex_escape
 from synthetic import write_run
-
-from analysis.__main__ import main
-from analysis.cli import add_arguments, run
-from analysis.tables import latex_escape
 
 FIGURES = ["aggregate_curve", "final_scores", "learning_curves", "overestimation",
            "probability_of_improvement", "performance_profile"]  # fmt: skip

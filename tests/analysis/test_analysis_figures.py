@@ -1,11 +1,16 @@
 import pytest
+from dqnlab.analysis import figures, metrics
+from dqnlab.analysis.load import load_runs
+from dqnlab.analysis.style import (
+    COMPONENT_COLORS,
+    DQN_COLOR,
+    RAINBOW_COLOR,
+    variant_color,
+    variant_colors,
+)
 from matplotlib.collections import PathCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.text import Text
-
-from analysis import figures, metrics
-from analysis.load import load_runs
-from analysis.style import COMPONENT_COLORS, DQN_COLOR, RAINBOW_COLOR, variant_color, variant_colors
 
 VARIANTS = ["rainbow", "rainbow-no-double", "rainbow-no-per", "dqn"]  # the conftest sweep
 ENVS = 2

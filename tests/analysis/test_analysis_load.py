@@ -1,10 +1,9 @@
 import json
 
 import pytest
+from dqnlab.analysis.errors import AnalysisError
+from dqnlab.analysis.load import EVAL_COLUMNS, check_comparable, load_runs
 from synthetic import write_run, write_sweep
-
-from analysis.errors import AnalysisError
-from analysis.load import EVAL_COLUMNS, check_comparable, load_runs
 
 
 def test_sweep_loads_into_tidy_tables(ablation_sweep):

@@ -1,10 +1,7 @@
 import numpy as np
 import pytest
-from rliable import metrics as rly_metrics
-from synthetic import write_run
-
-from analysis.load import load_runs
-from analysis.metrics import (
+from dqnlab.analysis.load import load_runs
+from dqnlab.analysis.metrics import (
     aggregate_curves,
     final_scores,
     improvement_pairs,
@@ -14,7 +11,9 @@ from analysis.metrics import (
     probability_of_improvement_score,
     score_matrices,
 )
-from analysis.normalization import reference_for
+from dqnlab.analysis.normalization import reference_for
+from rliable import metrics as rly_metrics
+from synthetic import write_run
 
 REPS = 200
 

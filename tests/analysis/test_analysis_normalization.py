@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
-
-from analysis.errors import AnalysisError
-from analysis.normalization import (
+from dqnlab.analysis.errors import AnalysisError
+from dqnlab.analysis.normalization import (
     atari_game_key,
     atari_table,
     normalize,

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:  # plain `pytest` without an install
-    sys.path.insert(0, str(REPO_ROOT))
-
-from slurm import dev_cluster  # noqa: E402
+from dqnlab.slurm import dev_cluster
 
 STATE_DIR = Path(os.environ.get("DQNLAB_SLURM_STATE_DIR", str(dev_cluster.DEFAULT_STATE_DIR)))
 

@@ -2,74 +2,47 @@
 
 The module fixture starts the cluster (skipping only when its packages are missing and we
 are not in CI) and stops it at the end if it started it. Every test uses its own submitit
-folder and bounds every wait.
+folder and bounds every wait. Jobs import dqnlab from the installed package only (no
+PYTHONPATH), as on a cluster where dqnlab is pip-installed.
 
 Preemption is triggered with ``scancel --signal=USR2 <job>``: it delivers exactly the
 signal Slurm sends before a time limit (``--signal=USR2@N``) or on preemption with
 ``PreemptParameters=send_user_signal``, at a moment the test chooses, with no extra
-delay. See slurm/README.md for why not ``scontrol requeue`` or a short time limit.
+delay. See docs/sweeps.md for why not ``scontrol requeue`` or a short time limit.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from run_helpers import assert_same_logs, prepare_tiny_run, wait_until
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:  # plain `pytest` without an install
-    sys.path.insert(0, str(REPO_ROOT))
-
+from dqnlab.sweep import status as st
+from dqnlab.sweep.worker import RunOptions, run_one
 
 pytestmark = pytest.mark.slurm
 
 CMD_TIMEOUT_S = 30
-
+STEPS = 12_000  # long enough to signal it twice mid-run (seconds of training)
 
 
 def make_executor(folder: Path, **params):
     import submitit
 
     executor = submitit.AutoExecutor(folder=folder, cluster="slurm")
-    executor.update_parameters(
-        timeout_min=5,
-        slurm_partition="debug",
-        cpus_per_task=1,
-        # The job's python must import `slurm.preemptible` (pickled by reference).
-        slurm_setup=[f"export PYTHONPATH={REPO_ROOT}${{PYTHONPATH:+:$PYTHONPATH}}"],
-        **params,
-    )
+    executor.update_parameters(timeout_min=5, slurm_partition="debug", cpus_per_task=1, **params)
     return executor
 
 
-def wait_until(predicate, timeout_s: float, what: str, poll_s: float = 0.2) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        time.sleep(poll_s)
-
-
-def read_int(path: Path) -> int:
-    try:
-        return int(path.read_text().strip() or 0)
-    except (OSError, ValueError):
-        return 0
-
-
-def scontrol_fields(job_id: str) -> dict[str, str]:
-    out = subprocess.run(
-        ["scontrol", "show", "job", "-o", job_id],
-        capture_output=True,
-        text=True,
-        timeout=CMD_TIMEOUT_S,
-        check=True,
-    ).stdout
-    return dict(item.split("=", 1) for item in out.split() if "=" in item)
+def restarts(job_id: str) -> str:
+    """The job's `Restarts=` field as `scontrol show job` prints it."""
+    out = subprocess.run(["scontrol", "show", "job", "-o", job_id], capture_output=True, text=True,
+                         timeout=CMD_TIMEOUT_S, check=True).stdout
+    return next(f for f in out.split() if f.startswith("Restarts="))
 
 
 def preempt(job_id: str, *signals: str) -> None:
@@ -125,44 +98,15 @@ def test_batch_array_respects_parallelism(slurm_cluster, tmp_path):
     assert all(a[2] <= b[1] for a, b in zip(results, results[1:]))
 
 
-# -- preemption ---------------------------------------------------------------------------
+# -- preemption of a sweep job ----------------------------------------------------------
 
 
-def submit_counting_loop(tmp_path: Path, executor=None, total_steps: int = 40):
-    from slurm.preemptible import CountingLoop
-
-    loop = CountingLoop(
-        tmp_path / "ckpt",
-        total_steps=total_steps,
-        checkpoint_every=7,
-        step_seconds=0.25,
-        progress_file=tmp_path / "progress",
-    )
-    executor = executor or make_executor(tmp_path / "submitit")
-    job = executor.submit(loop)
-    reference = CountingLoop(tmp_path / "reference", total_steps=total_steps)()["result"]
-    return job, reference
-
-
-def check_resumed(job, reference, preempted_at: int, total_steps: int = 40) -> dict:
-    out = job.result()
-    assert out["result"] == reference  # bit-identical to the uninterrupted run
-    starts = out["starts"]
-    assert len(starts) == 2, starts
-    assert preempted_at <= starts[1]["from_step"] < total_steps
-    assert [s["slurm_restart_count"] for s in starts] == [0, 1]
-    assert scontrol_fields(job.job_id)["Restarts"] == "1"
-    return out
-
-
-@pytest.mark.timeout(180)
-def test_preempted_loop_requeues_and_resumes(slurm_cluster, tmp_path):
-    job, reference = submit_counting_loop(tmp_path)
-    wait_until(lambda: read_int(tmp_path / "progress") >= 10, 90, "10 steps of progress")
-    preempted_at = read_int(tmp_path / "progress")
-    preempt(job.job_id, "USR2")
-    check_resumed(job, reference, preempted_at)
-    assert "handing over to submitit" in job.stderr()
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    """The run of every preemption test, trained in-process without interruption."""
+    run_dir = prepare_tiny_run(tmp_path_factory.mktemp("reference") / "run", steps=STEPS)
+    assert run_one(run_dir, RunOptions()) == "done"
+    return run_dir
 
 
 SHIM = """#!/bin/bash
@@ -178,36 +122,41 @@ PATH="$REAL_PATH" exec scontrol "$@"
 """
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(240)
 @pytest.mark.parametrize("mode", ["slow", "die"])
-def test_requeue_survives_sigterm_race(slurm_cluster, tmp_path, mode):
-    """`slow`: SIGTERM reaches the job step while `scontrol requeue` still runs -- the
-    blocked mask keeps it alive. `die`: scontrol dies after requeueing -- hand_over checks
-    Restarts= and still exits as requeued (plain submitit would record a failure)."""
+def test_requeue_survives_sigterm_race(slurm_cluster, tmp_path, reference, mode):
+    """A sweep job (`RunsJob`) gets SIGTERM then USR2 mid-run, as `job._interrupt()` sends them:
+    it checkpoints and goes on after SIGTERM, then checkpoints and is requeued after USR2, and the
+    run ends equal to an uninterrupted one. `slow`: SIGTERM reaches the job step while `scontrol
+    requeue` still runs -- the blocked mask keeps it alive. `die`: scontrol dies after requeueing
+    -- hand_over checks Restarts= and still exits as requeued (plain submitit would record a
+    failure)."""
+    from dqnlab.sweep.executors.slurm_job import RunsJob
+
     shim_dir = tmp_path / "shim"
     shim_dir.mkdir()
     (shim_dir / "scontrol").write_text(SHIM)
     (shim_dir / "scontrol").chmod(0o755)
-    executor = make_executor(tmp_path / "submitit")
-    executor.update_parameters(
-        slurm_setup=[
-            *executor.parameters["setup"],
-            'export REAL_PATH="$PATH"',
-            f'export PATH="{shim_dir}:$PATH"',
-            f"export SHIM_MODE={mode}",
-        ]
-    )
-    job, reference = submit_counting_loop(tmp_path, executor)
-    wait_until(lambda: read_int(tmp_path / "progress") >= 8, 90, "8 steps of progress")
-    preempted_at = read_int(tmp_path / "progress")
-    # Like submitit's job._interrupt(): SIGTERM first (the loop checkpoints and keeps
-    # going, as submitit ignores SIGTERM), then USR2 (checkpoint + requeue).
+    executor = make_executor(tmp_path / "submitit", slurm_setup=[
+        'export REAL_PATH="$PATH"', f'export PATH="{shim_dir}:$PATH"', f"export SHIM_MODE={mode}",
+    ])
+    run_dir = prepare_tiny_run(tmp_path / "run", steps=STEPS)
+    job = executor.submit(RunsJob([str(run_dir)], RunOptions()))
+
+    def progress() -> int:
+        return st.last_logged_step(run_dir / "progress.csv")
+
+    wait_until(lambda: progress() >= 1000, 90, "1000 steps of progress")
     preempt(job.job_id, "TERM")
-    wait_until(lambda: "SIGTERM: checkpointed" in (job.stderr() or ""), 60, "SIGTERM save")
+    wait_until(lambda: "SIGTERM: " in (job.stderr() or ""), 60, "the SIGTERM checkpoint")
+    assert progress() < STEPS
     preempt(job.job_id, "USR2")
-    check_resumed(job, reference, preempted_at)
+    assert job.result() == {str(run_dir.resolve()): "done"}
+    assert restarts(job.job_id) == "Restarts=1"
     stderr = job.stderr()
+    assert "handing over to submitit for requeue" in stderr
     if mode == "slow":
         assert "shim: scontrol requeue survived (rc=0)" in stderr
     else:
         assert "but Slurm shows Restarts=1: job requeued" in stderr
+    assert_same_logs(run_dir, reference)

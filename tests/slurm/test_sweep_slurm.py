@@ -9,20 +9,14 @@ from __future__ import annotations
 
 import io
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:  # plain `pytest` without an install
-    sys.path.insert(0, str(REPO_ROOT))
-
+from run_helpers import ROOT, wait_until
 
 pytestmark = pytest.mark.slurm
 
-PROFILE = REPO_ROOT / "slurm" / "profiles" / "dev.toml"
+PROFILE = ROOT / "slurm" / "profiles" / "dev.toml"
 CMD_TIMEOUT_S = 30
 TINY = {
     "network.hidden_sizes": (16, 16), "agent.batch_size": 16, "agent.min_replay_steps": 100,
@@ -30,14 +24,6 @@ TINY = {
     "run.checkpoint_period_steps": 1000,
 }
 WALL_CLOCK = ("sps", "wall_time_s", "eval_seconds")
-
-
-def wait_until(predicate, timeout_s: float, what: str, poll_s: float = 0.5) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        time.sleep(poll_s)
 
 
 def logs_without_wall_clock(run_dir: Path) -> dict[str, list[str]]:
@@ -51,21 +37,22 @@ def logs_without_wall_clock(run_dir: Path) -> dict[str, list[str]]:
 
 @pytest.mark.timeout(280)
 def test_sweep_on_slurm_survives_preemption(slurm_cluster, tmp_path):
-    from dqnlab.sweep import Sweep
+    from dqnlab.sweep import Sweep, executors
     from dqnlab.sweep import status as st
     from dqnlab.sweep.launch import launch
 
+    slurm = executors.create("slurm", executors.ExecutorSettings(profile=PROFILE))
     sweep = Sweep(name="slurm_tiny", envs=("CartPole-v1",), variants=("dqn", "dqn+double+per"),
                   seeds=2, steps=5000, overrides=TINY)
     sweep_dir = tmp_path / "sweep"
-    result = launch(sweep, sweep_dir=sweep_dir, executor="slurm", profile=PROFILE, out=io.StringIO())
+    result = launch(sweep, sweep_dir=sweep_dir, executor=slurm, out=io.StringIO())
     jobs = result.jobs
     assert len(jobs) == 4 and len({j.job_id.split("_")[0] for j in jobs}) == 1  # one array
     sbatch = Path(jobs[0].paths.submission_file).read_text()
     assert "#SBATCH --array=0-3%4" in sbatch and "#SBATCH --signal=USR2@30" in sbatch
 
     # Relaunching while the jobs are queued or running submits nothing (no run trains twice).
-    again = launch(sweep, sweep_dir=sweep_dir, executor="slurm", profile=PROFILE, out=io.StringIO())
+    again = launch(sweep, sweep_dir=sweep_dir, executor=slurm, out=io.StringIO())
     assert again.to_run == [] and again.jobs == []
 
     # Preempt the job of one run once it is past its first checkpoint, mid-run.
@@ -100,5 +87,26 @@ def test_sweep_on_slurm_survives_preemption(slurm_cluster, tmp_path):
             logs_without_wall_clock(reference / entry.rel_dir), entry.rel_dir
 
     # And the same command once more: everything is done, nothing is submitted.
-    final = launch(sweep, sweep_dir=sweep_dir, executor="slurm", profile=PROFILE, out=io.StringIO())
+    final = launch(sweep, sweep_dir=sweep_dir, executor=slurm, out=io.StringIO())
     assert final.to_run == [] and set(final.skipped.values()) == {"done"}
+
+
+@pytest.mark.timeout(200)
+def test_jobs_run_a_snapshot_of_the_installed_package(slurm_cluster, tmp_path):
+    """With `snapshot = true`, the job imports dqnlab from a copy taken at submission, laid out
+    as installed (dqnlab.analysis etc. inside dqnlab/), not from the live tree."""
+    from dqnlab.sweep import Sweep, executors
+    from dqnlab.sweep.launch import launch
+
+    profile = tmp_path / "snapshot.toml"
+    profile.write_text(PROFILE.read_text() + "snapshot = true\n")
+    slurm = executors.create("slurm", executors.ExecutorSettings(profile=profile, wait=True))
+    sweep = Sweep(name="slurm_snapshot", envs=("CartPole-v1",), variants=("dqn",), seeds=1,
+                  steps=300, overrides=TINY)
+    result = launch(sweep, sweep_dir=tmp_path / "sweep", executor=slurm, out=io.StringIO())
+    assert result.outcomes == {"CartPole-v1/dqn/seed_0": "done"}
+    (code,) = (tmp_path / "sweep" / "slurm").glob("code-*")
+    for module in ("dqnlab/train.py", "dqnlab/analysis/load.py", "dqnlab/slurm/dev_cluster.py",
+                   "dqnlab/experiments/classic_ablation.py", "dqnlab/sweep/preemption.py"):
+        assert (code / module).is_file(), module
+    assert f"dqnlab: running {code.resolve()}/dqnlab" in result.jobs[0].stderr()

@@ -1,9 +1,8 @@
-"""The `debug` and `local` executors: runs on this machine.
+"""The `local` executor: the runs in worker processes on this machine.
 
-`debug` trains the runs one after the other in this process (for tests and pdb). `local` trains
-them in spawned worker processes (one per core by default), each with one torch thread: small
-networks gain nothing from intra-op threads, and N single-threaded runs use N cores fully. The
-first Ctrl-C (or SIGTERM) asks every run to checkpoint at its next step boundary and stops the
+The runs train in spawned worker processes (one per core by default), each with one torch thread:
+small networks gain nothing from intra-op threads, and N single-threaded runs use N cores fully.
+The first Ctrl-C (or SIGTERM) asks every run to checkpoint at its next step boundary and stops the
 sweep; the same command resumes it. A second Ctrl-C kills the workers (the runs then resume from
 their last periodic checkpoint).
 """
@@ -16,7 +15,9 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TextIO
 
+from dqnlab.sweep.executors.base import Execution, ExecutorSettings, OnThisMachine
 from dqnlab.sweep.monitor import SweepMonitor
 from dqnlab.sweep.worker import RunOptions, run_one
 
@@ -50,13 +51,26 @@ def _work(run_dir: str, options: RunOptions) -> str:
     return run_one(run_dir, options, should_stop=_stop_flag)
 
 
-def run_debug(sweep_dir: Path, rel_dirs: list[str], options: RunOptions) -> dict[str, str]:
-    """Train the runs sequentially in this process; returns run -> outcome."""
-    outcomes: dict[str, str] = {}
-    for rel in rel_dirs:
-        print(f"dqnlab: [{len(outcomes) + 1}/{len(rel_dirs)}] {rel}", file=sys.stderr)
-        outcomes[rel] = run_one(Path(sweep_dir) / rel, options)
-    return outcomes
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class LocalExecutor(OnThisMachine):
+    help = "parallel worker processes on this machine (default; one per core)"
+
+    def __init__(self, settings: ExecutorSettings) -> None:
+        super().__init__(settings)
+        self.workers = settings.workers or default_workers()
+
+    def parallelism(self, n_runs: int) -> tuple[int, str]:
+        return self.workers, "worker(s)"
+
+    def run(self, sweep_dir: Path, rel_dirs: list[str], options: RunOptions,
+            out: TextIO) -> Execution:
+        return Execution(run_local(sweep_dir, rel_dirs, options, self.workers))
 
 
 def run_local(sweep_dir: Path, rel_dirs: list[str], options: RunOptions, workers: int,

@@ -1,4 +1,6 @@
-"""Preemptible, self-checkpointing loops for submitit jobs on SLURM (prototype).
+"""Checkpoint at a step boundary when SLURM preempts a job, then let submitit requeue it.
+
+The slurm executor's jobs (`executors/slurm_job.py`, `RunsJob`) train under a `PreemptionGuard`.
 
 How submitit handles preemption (submitit 1.5.x, read from its source):
 
@@ -18,8 +20,8 @@ How submitit handles preemption (submitit 1.5.x, read from its source):
   loop happens to be. Checkpointing *there* can save a half-updated state.
 
 What this module adds: :class:`PreemptionGuard` replaces submitit's handler by one that
-only records the request; the loop polls ``guard.requested`` at each step boundary, saves
-a consistent checkpoint itself, and then calls :meth:`PreemptionGuard.hand_over`, which
+only records the request; the training loop polls ``guard.requested`` at each step boundary,
+saves a consistent checkpoint itself, and then calls :meth:`PreemptionGuard.hand_over`, which
 runs submitit's original handler -- so the requeue still goes through submitit's normal
 ``checkpoint()`` path. ``hand_over`` also fixes one race: ``scontrol requeue`` makes
 Slurm SIGTERM every process of the job step, including the ``scontrol`` child itself;
@@ -27,33 +29,23 @@ if it dies that way, submitit sees ``CalledProcessError`` although the job *was*
 requeued, and would record the job as failed. ``hand_over`` blocks SIGTERM while the
 handler runs (the block is inherited by ``scontrol``) and, should the call fail anyway,
 asks ``scontrol show job`` whether the restart count went up before deciding.
-
-:class:`PreemptibleLoop` is a ``submitit.helpers.Checkpointable`` built on the guard:
-subclass it (``init_state``/``step``/``result``), submit an instance, and it resumes from
-``checkpoint_dir`` whenever it (re)starts. :class:`CountingLoop` is the deterministic
-toy used by ``tests/slurm``.
+docs/sweeps.md ("Preemption, in detail") has the whole design and how the tests preempt.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import pickle
-import random
 import signal
 import subprocess
 import sys
 import time
 import types
 import typing as tp
-from pathlib import Path
 
 import submitit
 
 logger = logging.getLogger(__name__)
-
-CHECKPOINT_NAME = "checkpoint.pkl"
 
 
 def preemption_signal() -> signal.Signals:
@@ -206,148 +198,3 @@ class PreemptionGuard:
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
         self._requested_at = None  # non-zero rank: submitit returned
-
-
-class PreemptibleLoop(submitit.helpers.Checkpointable):
-    """A fixed-length loop that checkpoints to ``checkpoint_dir`` and resumes from it.
-
-    Subclasses implement :meth:`init_state`, :meth:`step` and optionally :meth:`result`
-    (and :meth:`save_state`/:meth:`load_state` for non-pickle formats). The state must be
-    fully determined by the checkpoint so that a resumed run ends exactly where an
-    uninterrupted one would.
-
-    Checkpoints are written atomically (temp file, fsync, rename) every
-    ``checkpoint_every`` steps, at the end, and at the first step boundary after a
-    preemption signal; then submitit requeues the job through ``checkpoint()``, which
-    resubmits this same object -- it carries configuration only, never loop state.
-    Assumes one task per job (the sweep's case): only that task writes checkpoints.
-    """
-
-    def __init__(
-        self,
-        checkpoint_dir: str | os.PathLike[str],
-        total_steps: int,
-        checkpoint_every: int = 100,
-    ) -> None:
-        if total_steps < 0 or checkpoint_every < 1:
-            raise ValueError("need total_steps >= 0 and checkpoint_every >= 1")
-        self.checkpoint_dir = Path(checkpoint_dir)
-        self.total_steps = total_steps
-        self.checkpoint_every = checkpoint_every
-
-    # -- hooks ------------------------------------------------------------------------
-    def init_state(self) -> tp.Any:
-        raise NotImplementedError
-
-    def step(self, state: tp.Any, step: int) -> tp.Any:
-        """Advance ``state`` by one step and return it (may mutate in place)."""
-        raise NotImplementedError
-
-    def result(self, state: tp.Any) -> tp.Any:
-        return state
-
-    def save_state(self, payload: dict[str, tp.Any], path: Path) -> None:
-        with open(path, "wb") as f:
-            pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
-            f.flush()
-            os.fsync(f.fileno())
-
-    def load_state(self, path: Path) -> dict[str, tp.Any]:
-        with open(path, "rb") as f:
-            return pickle.load(f)
-
-    # -- machinery ----------------------------------------------------------------------
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.checkpoint_dir / CHECKPOINT_NAME
-
-    def save_checkpoint(self, state: tp.Any, steps_done: int, starts: list[dict]) -> None:
-        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.checkpoint_path.with_suffix(f".tmp{os.getpid()}")
-        self.save_state({"steps_done": steps_done, "state": state, "starts": starts}, tmp)
-        os.replace(tmp, self.checkpoint_path)  # atomic: readers see old or new, never half
-
-    def load_checkpoint(self) -> dict[str, tp.Any] | None:
-        if not self.checkpoint_path.exists():
-            return None
-        return self.load_state(self.checkpoint_path)
-
-    def __call__(self) -> dict[str, tp.Any]:
-        ckpt = self.load_checkpoint()
-        if ckpt is None:
-            state, start, starts = self.init_state(), 0, []
-        else:
-            state, start, starts = ckpt["state"], ckpt["steps_done"], ckpt["starts"]
-        # Provenance: one entry per (re)start, so callers can tell a resumed run apart.
-        starts = [
-            *starts,
-            {
-                "from_step": start,
-                "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
-                "slurm_restart_count": slurm_restart_count(),
-            },
-        ]
-        logger.info("starting at step %d/%d (start #%d)", start, self.total_steps, len(starts))
-        with PreemptionGuard() as guard:
-            for step in range(start, self.total_steps):
-                state = self.step(state, step)
-                done = step + 1
-                if done == self.total_steps:
-                    break  # the final save below
-                if guard.requested:
-                    self.save_checkpoint(state, done, starts)
-                    logger.warning("checkpointed at step %d; handing over to submitit", done)
-                    guard.hand_over()
-                elif guard.take_sigterm():
-                    self.save_checkpoint(state, done, starts)
-                    logger.warning("SIGTERM: checkpointed at step %d, continuing", done)
-                elif done % self.checkpoint_every == 0:
-                    self.save_checkpoint(state, done, starts)
-        self.save_checkpoint(state, self.total_steps, starts)
-        return {"result": self.result(state), "steps": self.total_steps, "starts": starts}
-
-    def checkpoint(self, *args: tp.Any, **kwargs: tp.Any) -> submitit.helpers.DelayedSubmission:
-        # Called by submitit's handler (via hand_over) after our own consistent save:
-        # resubmit this configuration-only object; the state is on disk.
-        return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
-
-
-class CountingLoop(PreemptibleLoop):
-    """Deterministic toy loop: a seeded RNG feeding a hash chain, one sleep per step.
-
-    Its final state depends on every step in order, so resuming from a stale, skipped
-    or half-written checkpoint changes the result. ``progress_file`` (optional) gets the
-    number of finished steps after every step, for tests that wait for a mid-run point.
-    """
-
-    def __init__(
-        self,
-        checkpoint_dir: str | os.PathLike[str],
-        total_steps: int,
-        checkpoint_every: int = 5,
-        step_seconds: float = 0.0,
-        seed: int = 0,
-        progress_file: str | os.PathLike[str] | None = None,
-    ) -> None:
-        super().__init__(checkpoint_dir, total_steps, checkpoint_every)
-        self.step_seconds = step_seconds
-        self.seed = seed
-        self.progress_file = Path(progress_file) if progress_file is not None else None
-
-    def init_state(self) -> dict[str, tp.Any]:
-        return {"rng": random.Random(self.seed).getstate(), "digest": "", "total": 0}
-
-    def step(self, state: dict[str, tp.Any], step: int) -> dict[str, tp.Any]:
-        rng = random.Random()
-        rng.setstate(state["rng"])
-        value = rng.getrandbits(32)
-        if self.step_seconds:
-            time.sleep(self.step_seconds)
-        digest = hashlib.sha256(f"{state['digest']}:{step}:{value}".encode()).hexdigest()
-        new_state = {"rng": rng.getstate(), "digest": digest, "total": state["total"] + value}
-        if self.progress_file is not None:
-            self.progress_file.write_text(f"{step + 1}\n")
-        return new_state
-
-    def result(self, state: dict[str, tp.Any]) -> dict[str, tp.Any]:
-        return {"digest": state["digest"], "total": state["total"]}
