@@ -9,7 +9,7 @@ import pytest
 
 from dqnlab.cli import main
 from dqnlab.errors import ConfigError
-from dqnlab.sweep import GridOptions, Sweep, definition, grid, plan
+from dqnlab.sweep import GridOptions, Sweep, definition, executors, grid, plan
 from dqnlab.sweep.profile import load_profile, parse_mem_gb, parse_minutes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -205,12 +205,53 @@ def test_bad_profile_exit_2_nothing_created(tmp_path, capsys, text, message):
     (["experiments/classic_ablation.py", "--executor", "slurm"], "needs --profile"),
     (["experiments/classic_ablation.py", "--profile", "x.toml"], "--executor slurm only"),
     (["experiments/classic_ablation.py", "--subset", "atari5"], "no subset"),
+    (["experiments/classic_ablation.py", "--workers", "0"], "--workers must be >= 1"),
 ])
 def test_bad_cli_input_exit_2(tmp_path, capsys, monkeypatch, args, message):
     monkeypatch.chdir(ROOT)
     code = main(["sweep", *args, "--sweep-dir", str(tmp_path / "s")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and message in err and len(err.splitlines()) == 1 and err.startswith("dqnlab: error:")
+    assert not (tmp_path / "s").exists()
+
+
+# -- executors ---------------------------------------------------------------------------------
+
+
+def test_every_registered_executor_follows_the_protocol():
+    settings = {"slurm": executors.ExecutorSettings(profile=ROOT / "slurm/profiles/dev.toml")}
+    for name in executors.EXECUTORS:
+        if name == "slurm":
+            pytest.importorskip("submitit")
+        ex = executors.create(name, settings.get(name))
+        assert ex.help and ex.device == "cpu" and ex.busy(Path("nowhere"), ["a/b/seed_0"]) == set()
+        assert ex.parallelism(3)[0] >= 1
+    with pytest.raises(ConfigError, match="unknown executor 'nope'; choose from local, slurm, debug"):
+        executors.create("nope")
+
+
+def test_dry_run_wall_time_follows_the_executor(capsys):
+    pytest.importorskip("submitit")
+    experiment = str(ROOT / "experiments/classic_ablation.py")
+    assert main(["sweep", experiment, "--dry-run", "--executor", "debug"]) == 0
+    assert "expected wall time with 1 worker(s)" in capsys.readouterr().out
+    assert main(["sweep", experiment, "--dry-run", "--workers", "3"]) == 0
+    assert "expected wall time with 3 worker(s)" in capsys.readouterr().out
+    assert main(["sweep", experiment, "--dry-run", "--executor", "slurm",
+                 "--profile", str(ROOT / "slurm/profiles/dev.toml")]) == 0
+    assert "expected wall time with 4 job(s) in parallel" in capsys.readouterr().out  # dev.toml
+
+
+def test_slurm_without_submitit_is_one_line(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "submitit" else find_spec(name, *a))
+    code = main(["sweep", str(ROOT / "experiments/classic_ablation.py"), "--executor", "slurm",
+                 "--profile", str(ROOT / "slurm/profiles/dev.toml"), "--sweep-dir", str(tmp_path / "s")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "needs submitit: pip install 'dqnlab[slurm]'" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "s").exists()
 
 
