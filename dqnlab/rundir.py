@@ -117,9 +117,21 @@ def read_status(run_dir: Path) -> dict[str, Any]:
 
 
 def write_status(run_dir: Path, state: str, **fields: Any) -> None:
+    """The one writer of status.json: `state` plus `fields` over what the file holds, stamped
+    `updated`. Callers: `prepare` (pending), the training loop (running / done / pending when
+    stopped / failed) and `mark_failed`."""
     status = read_status(run_dir) if (Path(run_dir) / STATUS).exists() else {}
     status.update(fields)
     status.update(state=state, updated=now())
     status.setdefault("error", None)
     status.setdefault("last_checkpoint", None)
     atomic_write_json(Path(run_dir) / STATUS, status)
+
+
+def mark_failed(run_dir: Path, error: str) -> bool:
+    """Record a failure unless one is recorded already (the training loop records its own, with the
+    step; this keeps that first error). Returns True if it recorded this one."""
+    if read_status(run_dir).get("state") == "failed":
+        return False
+    write_status(run_dir, "failed", error=error)
+    return True

@@ -21,6 +21,10 @@ TINY = {
     "run.checkpoint_period_steps": 100,
 }
 
+TINY_ARGS = [a for k, v in TINY.items()
+             for a in ("--set", f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}")]
+"""TINY as `--set KEY=VALUE` arguments of `dqnlab train` / `dqnlab sweep`."""
+
 
 def prepare_tiny_run(run_dir: Path, variant: str = "dqn", steps: int = 300, seed: int = 0) -> Path:
     """A CartPole run directory holding its config.json (TINY settings), ready to train."""

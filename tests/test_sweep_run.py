@@ -12,16 +12,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from run_helpers import ROOT, TINY, assert_same_logs, run_cli
+from run_helpers import ROOT, TINY, assert_same_logs, prepare_tiny_run, run_cli
 
 from dqnlab import rundir
 from dqnlab.cli import main
 from dqnlab.sweep import Sweep, grid, worker
 from dqnlab.sweep import status as st
 from dqnlab.sweep.launch import launch
-
-TINY_ARGS = [a for k, v in TINY.items()
-             for a in ("--set", f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}")]
 
 
 def tiny_sweep(**kw) -> Sweep:
@@ -118,6 +115,21 @@ def test_divergence_marks_failed_and_sweep_goes_on(tmp_path, monkeypatch):
     assert again.to_run == [] and again.skipped["CartPole-v1/dqn/seed_1"] == "failed"
     retry = launch(tiny_sweep(variants=("dqn",)), sweep_dir=sweep_dir, executor="debug", retry_failed=True)
     assert retry.outcomes == {"CartPole-v1/dqn/seed_1": "done"} and retry.exit_code == 0
+
+
+def test_failure_before_the_training_loop_is_recorded(tmp_path, monkeypatch, capsys):
+    """An error before the loop (e.g. the env cannot be made) still marks the run failed."""
+    from dqnlab import train
+
+    def broken(*args, **kwargs):
+        raise OSError("no such env")
+
+    monkeypatch.setattr(train.Trainer, "__init__", broken)
+    run_dir = prepare_tiny_run(tmp_path / "run")
+    assert worker.run_one(run_dir, worker.RunOptions()) == "failed"
+    status = rundir.read_status(run_dir)
+    assert status["state"] == "failed" and status["error"] == "OSError: no such env"
+    assert capsys.readouterr().err.count("failed: OSError: no such env") == 1
 
 
 def test_real_divergence_through_the_cli(tmp_path):

@@ -55,7 +55,7 @@ def last_logged_step(csv_path: Path) -> int:
 
 def run_state(sweep_dir: Path, entry: dict) -> RunState:
     run_dir = Path(sweep_dir) / entry["run_dir"]
-    status = rundir.read_status(run_dir) if (run_dir / rundir.STATUS).exists() else {}
+    status = rundir.read_status(run_dir)
     total = int(status.get("total_steps") or entry.get("config", {}).get("total_steps") or 0)
     state = status.get("state", "pending")
     steps = int(status.get("steps_done") or 0)

@@ -84,8 +84,7 @@ def run_one(
             return train(run_dir, device=options.device, should_stop=should_stop, progress=False)
         except Exception as e:  # noqa: BLE001 - a failing run must not stop the sweep
             # train() marks failures inside its loop; errors before it (env creation) land here.
-            if rundir.read_status(run_dir).get("state") != "failed":
-                rundir.write_status(run_dir, "failed", error=f"{type(e).__name__}: {e}")
+            if rundir.mark_failed(run_dir, f"{type(e).__name__}: {e}"):
                 print(f"dqnlab: run {run_dir} failed: {type(e).__name__}: {e}", file=sys.stderr)
             return "failed"
         finally:
