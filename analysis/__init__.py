@@ -1,12 +1,13 @@
 """dqnlab analysis: run directories -> tidy tables -> metrics with CIs -> paper figures and tables.
 
-Reads only the run-directory contract (docs/run_directory.md). Modules, in data-flow order:
+Reads only the run-directory contract (docs/run_directory.md; names and columns from
+`dqnlab.contract`). Modules, in data-flow order: `files` (finding run dirs, reading their files),
 `load` (tables + problems), `normalization` (score tables), `metrics` (rliable aggregates),
 `figures` / `style` (matplotlib), `tables` (CSV + LaTeX), `cli` (`dqnlab analyze`).
 """
 
-from dqnlab.analysis.errors import AnalysisError
-from dqnlab.analysis.load import RunProblem, RunTables, check_comparable, load_runs
+from dqnlab.analysis.errors import AnalysisError, RunProblem
+from dqnlab.analysis.load import RunTables, check_comparable, load_runs
 from dqnlab.analysis.normalization import normalize, reference_for
 from dqnlab.analysis.style import variant_colors
 

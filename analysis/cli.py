@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.figure import Figure
+
 from dqnlab.analysis import figures, metrics, tables
 from dqnlab.analysis.errors import AnalysisError
 from dqnlab.analysis.load import RunTables, check_comparable, load_runs
 from dqnlab.analysis.normalization import provisional_envs, reference_for
 from dqnlab.analysis.variants import removed_component
-from matplotlib.figure import Figure
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -15,15 +15,16 @@ from pathlib import Path
 from typing import TypeVar
 
 import pandas as pd
-from dqnlab.analysis.metrics import METRIC_LABELS
-from dqnlab.analysis.style import ONE_COLUMN_IN, TWO_COLUMN_IN, paper_style, variant_colors
-from dqnlab.analysis.variants import DQN, RAINBOW, removed_component, sort_variants
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import EngFormatter, MaxNLocator
+
+from dqnlab.analysis.metrics import METRIC_LABELS
+from dqnlab.analysis.style import ONE_COLUMN_IN, TWO_COLUMN_IN, paper_style, variant_colors
+from dqnlab.analysis.variants import DQN, RAINBOW, removed_component, sort_variants
 
 BAND_ALPHA = 0.2
 

@@ -26,12 +26,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from rliable import library as rly
+from rliable import metrics as rly_metrics
+
 from dqnlab.analysis.errors import AnalysisError
 from dqnlab.analysis.load import check_comparable
 from dqnlab.analysis.normalization import add_normalized
 from dqnlab.analysis.variants import DQN, RAINBOW, removed_component, sort_variants
-from rliable import library as rly
-from rliable import metrics as rly_metrics
 
 METRICS: dict[str, Callable[[np.ndarray], float]] = {
     "iqm": rly_metrics.aggregate_iqm,

@@ -20,6 +20,7 @@ from importlib import resources
 
 import numpy as np
 import pandas as pd
+
 from dqnlab.analysis.errors import AnalysisError
 
 ATARI_VIDEO_PINBALL_NOTE = (

@@ -11,9 +11,10 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable
 
-from dqnlab.analysis.variants import COMPONENTS, DQN, RAINBOW, removed_component, variant_components
 from matplotlib import colors as mcolors
 from matplotlib import rc_context
+
+from dqnlab.analysis.variants import COMPONENTS, DQN, RAINBOW, removed_component, variant_components
 
 ONE_COLUMN_IN = 3.3
 """Width of one column of a two-column paper (NeurIPS/ICML/JMLR-like), inches."""

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+
 from dqnlab.analysis.metrics import METRIC_LABELS, SUMMARY_COLUMNS
 from dqnlab.analysis.variants import sort_variants
 

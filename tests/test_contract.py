@@ -12,7 +12,7 @@ EXTRA = (*c.RAINBOW, "munchausen")  # a registered component beyond Rainbow's si
 
 
 def test_contract_and_analysis_import_without_torch():
-    code = "import sys, dqnlab.contract, dqnlab.analysis.load, dqnlab.analysis.variants; print('torch' in sys.modules)"
+    code = "import sys, dqnlab.contract, dqnlab.analysis.cli; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"

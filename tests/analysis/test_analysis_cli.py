@@ -1,10 +1,11 @@
 import argparse
 
 import pandas as pd
+from synthetic import write_run
+
 from dqnlab.analysis.__main__ import main
 from dqnlab.analysis.cli import add_arguments, run
 from dqnlab.analysis.tables import latex_escape
-from synthetic import write_run
 
 FIGURES = ["aggregate_curve", "final_scores", "learning_curves", "overestimation",
            "probability_of_improvement", "performance_profile"]  # fmt: skip

@@ -1,4 +1,8 @@
 import pytest
+from matplotlib.collections import PathCollection, PolyCollection
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+
 from dqnlab.analysis import figures, metrics
 from dqnlab.analysis.load import load_runs
 from dqnlab.analysis.style import (
@@ -8,9 +12,6 @@ from dqnlab.analysis.style import (
     variant_color,
     variant_colors,
 )
-from matplotlib.collections import PathCollection, PolyCollection
-from matplotlib.figure import Figure
-from matplotlib.text import Text
 
 VARIANTS = ["rainbow", "rainbow-no-double", "rainbow-no-per", "dqn"]  # the conftest sweep
 ENVS = 2

@@ -1,16 +1,17 @@
 import json
 
 import pytest
-from dqnlab.analysis.errors import AnalysisError
-from dqnlab.analysis.load import EVAL_COLUMNS, check_comparable, load_runs
 from synthetic import write_run, write_sweep
+
+from dqnlab.analysis.errors import AnalysisError
+from dqnlab.analysis.load import EVAL_TABLE_COLUMNS, check_comparable, load_runs
 
 
 def test_sweep_loads_into_tidy_tables(ablation_sweep):
     tables = load_runs(ablation_sweep)
     assert tables.problems == []
     assert len(tables.runs) == 4 * 2 * 3
-    assert list(tables.evals.columns) == list(EVAL_COLUMNS)
+    assert list(tables.evals.columns) == list(EVAL_TABLE_COLUMNS)
     assert len(tables.evals) == 4 * 2 * 3 * 5
     assert tables.runs["complete"].all()
     assert (tables.evals["frame"] == tables.evals["step"] * 1).all()

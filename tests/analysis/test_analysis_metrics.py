@@ -1,5 +1,8 @@
 import numpy as np
 import pytest
+from rliable import metrics as rly_metrics
+from synthetic import write_run
+
 from dqnlab.analysis.load import load_runs
 from dqnlab.analysis.metrics import (
     aggregate_curves,
@@ -12,8 +15,6 @@ from dqnlab.analysis.metrics import (
     score_matrices,
 )
 from dqnlab.analysis.normalization import reference_for
-from rliable import metrics as rly_metrics
-from synthetic import write_run
 
 REPS = 200
 

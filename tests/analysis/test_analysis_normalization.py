@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from dqnlab.analysis.errors import AnalysisError
 from dqnlab.analysis.normalization import (
     atari_game_key,

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from dqnlab.slurm import dev_cluster
 
 STATE_DIR = Path(os.environ.get("DQNLAB_SLURM_STATE_DIR", str(dev_cluster.DEFAULT_STATE_DIR)))
