@@ -34,9 +34,11 @@ def package_dir(name: str) -> Path:
 
 
 def take(dest: Path) -> Path:
-    """Copy the package tree into `dest` (created; must not exist); returns `dest`."""
+    """Copy the package tree into `dest` (created if needed; must be empty); returns `dest`."""
     dest = Path(dest)
-    dest.mkdir(parents=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    if any(dest.iterdir()):
+        raise FileExistsError(f"{dest} is not empty: a snapshot is never merged into another")
     for name in ROOTS:
         # A wheel install holds the mapped subpackages inside dqnlab/ already: merging is a no-op.
         shutil.copytree(package_dir(name), dest.joinpath(*name.split(".")), ignore=_SKIP,

@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,7 +109,11 @@ def code_for_jobs(sweep_dir: Path, profile: Profile) -> Iterator[list[str]]:
     if not profile.snapshot:
         yield []  # the installed package of the job's Python
         return
-    code_dir = snapshot.take(sweep_dir / SLURM_DIR / f"code-{time.strftime('%Y%m%d-%H%M%S')}")
+    parent = sweep_dir / SLURM_DIR
+    parent.mkdir(parents=True, exist_ok=True)
+    # Unique even for two launches within a second: a snapshot must never be shared.
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    code_dir = snapshot.take(Path(tempfile.mkdtemp(prefix=f"code-{stamp}-", dir=parent)))
     cwd = os.getcwd()
     os.chdir(code_dir)
     try:
