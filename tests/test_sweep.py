@@ -224,6 +224,7 @@ def test_every_registered_executor_follows_the_protocol():
         if name == "slurm":
             pytest.importorskip("submitit")
         ex = executors.create(name, settings.get(name))
+        ex.check()
         assert ex.help and ex.device == "cpu" and ex.busy(Path("nowhere"), ["a/b/seed_0"]) == set()
         assert ex.parallelism(3)[0] >= 1
     with pytest.raises(ConfigError, match="unknown executor 'nope'; choose from local, slurm, debug"):
@@ -253,6 +254,9 @@ def test_slurm_without_submitit_is_one_line(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip()
     assert code == 2 and "needs submitit: pip install 'dqnlab[slurm]'" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "s").exists()
+    # Planning a cluster sweep needs no submitit.
+    assert main(["sweep", str(ROOT / "experiments/classic_ablation.py"), "--executor", "slurm",
+                 "--profile", str(ROOT / "slurm/profiles/dev.toml"), "--dry-run"]) == 0
 
 
 def test_status_of_a_non_sweep_dir(tmp_path, capsys):

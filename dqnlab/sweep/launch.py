@@ -93,6 +93,7 @@ def launch(
         print(plan.describe(sweep, runs, device=device, parallel=parallel, parallel_unit=unit), file=out)
         return result
 
+    runner.check()
     grid.prepare(sweep, runs, sweep_dir, force=force)
     result.to_run, result.skipped = select(sweep_dir, runs, retry_failed)
     if result.to_run:

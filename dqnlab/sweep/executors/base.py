@@ -1,9 +1,10 @@
 """What every executor is: the protocol `launch` talks to, and the settings it is built from.
 
 An executor is built from `ExecutorSettings` (checking them: a bad setting is a one-line
-ConfigError before anything is written or submitted), then asked, in this order, which runs are
-being trained elsewhere right now (`busy`: those stay untouched) and to train or submit the rest
-(`run`). How a run trains is not the executor's business: every executor calls
+ConfigError before anything is written or submitted). Unless the launch is a `--dry-run`, it is then
+asked, in this order, whether it can run here at all (`check`, before the sweep directory is
+written), which runs are being trained elsewhere right now (`busy`: those stay untouched) and to
+train or submit the rest (`run`). How a run trains is not the executor's business: every executor calls
 `worker.run_one` on a run directory, in this process, in a worker process or in a SLURM job.
 """
 
@@ -70,6 +71,11 @@ class Executor(Protocol):
         """How many of `n_runs` train at once, and what those are called (for `--dry-run`)."""
         ...
 
+    def check(self) -> None:
+        """Raise a one-line ConfigError if this executor cannot run on this machine (e.g. a missing
+        optional dependency). Not called for `--dry-run`, which only plans."""
+        ...
+
     def busy(self, sweep_dir: Path, rel_dirs: list[str]) -> set[str]:
         """Runs among `rel_dirs` that are being trained elsewhere now (e.g. a queued SLURM job):
         this launch leaves them alone."""
@@ -89,6 +95,9 @@ class OnThisMachine:
 
     def __init__(self, settings: ExecutorSettings) -> None:
         settings.refuse_profile()
+
+    def check(self) -> None:
+        pass
 
     def busy(self, sweep_dir: Path, rel_dirs: list[str]) -> set[str]:
         return set()

@@ -41,8 +41,6 @@ class SlurmExecutor:
     def __init__(self, settings: ExecutorSettings) -> None:
         if settings.profile is None:
             raise ConfigError("--executor slurm needs --profile FILE (examples in slurm/profiles/)")
-        if importlib.util.find_spec("submitit") is None:
-            raise ConfigError("--executor slurm needs submitit: pip install 'dqnlab[slurm]'")
         profile = settings.loaded_profile()
         assert profile is not None
         self.profile: Profile = profile
@@ -54,6 +52,10 @@ class SlurmExecutor:
 
     def parallelism(self, n_runs: int) -> tuple[int, str]:
         return min(self.profile.array_parallelism, n_runs), "job(s) in parallel"
+
+    def check(self) -> None:
+        if importlib.util.find_spec("submitit") is None:
+            raise ConfigError("--executor slurm needs submitit: pip install 'dqnlab[slurm]'")
 
     def busy(self, sweep_dir: Path, rel_dirs: list[str]) -> set[str]:
         return in_flight(sweep_dir, rel_dirs)
