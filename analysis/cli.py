@@ -1,10 +1,11 @@
-"""`dqnlab analyze SWEEP_DIR ...`: every figure and table of a sweep, in one directory.
+"""`dqnlab analyze SWEEP_DIR ...`: every figure (with its caption) and table of a sweep.
 
-The main CLI owns the parser; this module only contributes `add_arguments` and `run`.
-Bad input (missing directory, no runs, runs that must not be mixed, an env without a
+The main CLI owns the parser; this module only contributes `add_arguments` and `run`; the outputs
+are computed by `report.build` (which figures are headline and which supplementary is decided
+there). Bad input (missing directory, no runs, runs that must not be mixed, an env without a
 normalization reference) is one line on stderr and exit status 2, with nothing written: every
 output is computed in memory, written into a temporary directory beside `--out`, and only then
-moved into place.
+moved into place. Intervals resting on fewer than 3 runs per env get one warning line on stderr.
 """
 
 from __future__ import annotations
@@ -14,18 +15,16 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
 from matplotlib.figure import Figure
 
-from dqnlab.analysis import figures, metrics, tables
 from dqnlab.analysis.errors import AnalysisError
-from dqnlab.analysis.load import RunTables, check_comparable, load_runs
-from dqnlab.analysis.normalization import provisional_envs, reference_for
-from dqnlab.analysis.variants import removed_component
+from dqnlab.analysis.load import load_runs
+from dqnlab.analysis.plotting import save_figure
+from dqnlab.analysis.report import Options, Report, build
+from dqnlab.analysis.style import STYLES
+from dqnlab.analysis.tables import write_csv
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seed of the bootstrap, for reproducible CIs (default: 0)")  # fmt: skip
     parser.add_argument("--formats", default="pdf,png",
                         help="comma list of figure formats (default: pdf,png)")  # fmt: skip
+    parser.add_argument("--style", choices=tuple(STYLES), default="paper",
+                        help="paper: 3.25/6.75 in wide (one/two columns), 8 pt labels; talk: "
+                             "twice the size, slide fonts (default: paper)")  # fmt: skip
+    parser.add_argument("--dpi", type=int, default=300,
+                        help="resolution of raster formats such as PNG (default: 300)")  # fmt: skip
     parser.add_argument("--x-axis", choices=("frame", "step"), default="frame",
                         help="training axis of curves: frames (= steps x frame skip) or agent "
                              "steps (default: frame)")  # fmt: skip
@@ -54,126 +58,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Analyze `args.sweep_dirs` into `args.out`. Returns 0, or 2 after a one-line error."""
     try:
-        formats = _parse_formats(args.formats)
         report = analyze(args)
         out = args.out if args.out is not None else Path(args.sweep_dirs[0]) / "analysis"
-        written = _write_atomically(report, Path(out), formats)
+        written = _write_atomically(report, Path(out), _parse_formats(args.formats), args)
     except AnalysisError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"wrote {len(written)} files to {out}:")
     for path in written:
-        print(f"  {path.name}")
+        print(f"  {path.relative_to(out)}")
     if report.problems:
         print(f"problems with {len(report.problems)} run(s):")
         for problem in report.problems:
             print(f"  {problem}")
     for note in report.notes:
         print(f"note: {note}")
+    few = report.few_runs()
+    if few:
+        print(f"warning: fewer than 3 runs per env ({few}): their confidence intervals are "
+              "unreliable (the figures and captions say so)", file=sys.stderr)  # fmt: skip
     return 0
 
 
-@dataclass
-class Report:
-    """Everything `analyze` computed, not yet written."""
-
-    figures: dict[str, Figure] = field(default_factory=dict)
-    csv_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    writers: list[Callable[[Path], list[Path]]] = field(default_factory=list)
-    problems: list[object] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
 def analyze(args: argparse.Namespace) -> Report:
-    """Load, check and compute every output in memory. Raises AnalysisError for bad input."""
-    if args.final_evals < 1:
-        raise AnalysisError(f"--final-evals must be >= 1, got {args.final_evals}")
-    if args.bootstrap_reps < 1:
-        raise AnalysisError(f"--bootstrap-reps must be >= 1, got {args.bootstrap_reps}")
-    loaded: RunTables = load_runs(args.sweep_dirs)
-    check_comparable(loaded.runs)
-    for env in loaded.runs["env"].unique():
-        reference_for(str(env))  # an env without a reference is an error before any work
-    if loaded.evals.empty:
-        raise AnalysisError("no run has any evaluation row yet (eval.csv empty everywhere)")
-
-    report = Report(problems=list(loaded.problems))
-    evals, reps, seed, x = loaded.evals, args.bootstrap_reps, args.seed, args.x_axis
-    family = str(loaded.runs["family"].iloc[0])
-    score_label = "human-normalized score" if family == "atari" else "normalized score"
-    provisional = provisional_envs(loaded.runs["env"].unique())
-    if provisional:
-        report.notes.append(
-            f"reference scores of {', '.join(provisional)} are provisional "
-            "(see analysis/data/small_scale_reference.csv)"
-        )
-    report.csv_tables["runs"] = loaded.runs
-
-    report.figures["learning_curves"] = figures.learning_curves_figure(evals, x=x)
-
-    curves, x_label = metrics.aggregate_curves(evals, args.metric, x, reps, seed)
-    if curves.empty:
-        report.notes.append(
-            "aggregate_curve skipped: no evaluation point shared by all complete runs"
-        )
-    else:
-        report.figures["aggregate_curve"] = figures.aggregate_curve_figure(
-            curves, x_label, args.metric, score_label
-        )
-
-    final = metrics.final_scores(evals, args.final_evals)
-    if final.empty:
-        report.notes.append(
-            "final scores skipped (summary, final_scores, probability_of_improvement, "
-            "performance_profile): no complete run"
-        )
-    else:
-        _final_score_outputs(report, final, reps, seed, score_label)
-
-    bias = metrics.overestimation_table(evals, args.final_evals)
-    has_values = evals[["q_estimate_mean", "discounted_return_mean"]].notna().all(axis=1).any()
-    if has_values:
-        report.figures["overestimation"] = figures.overestimation_figure(evals, x=x)
-    else:
-        report.notes.append(
-            "overestimation figure skipped: no q_estimate_mean / discounted_return_mean"
-        )
-    if bias.empty:
-        report.notes.append("overestimation table skipped: no complete run with value estimates")
-    else:
-        report.writers.append(lambda out: tables.write_overestimation(bias, out))
-    return report
-
-
-def _final_score_outputs(
-    report: Report, final: pd.DataFrame, reps: int, seed: int, score_label: str
-) -> None:
-    matrices = metrics.score_matrices(final)
-    report.notes.extend(matrices.notes)
-    report.csv_tables["final_scores"] = final
-    if not matrices.scores:
-        report.notes.append("final-score aggregates skipped: no variant covers every env")
-        return
-    summary = metrics.interval_estimates(matrices, reps=reps, seed=seed)
-    report.writers.append(lambda out: tables.write_summary(summary, out))
-    report.figures["final_scores"] = figures.final_scores_figure(summary, score_label)
-    profiles = metrics.performance_profiles(matrices, reps=reps, seed=seed)
-    report.figures["performance_profile"] = figures.performance_profile_figure(
-        profiles, score_label
-    )
-
-    variants = list(matrices.scores)
-    if not any(removed_component(v) for v in variants) or "rainbow" not in variants:
-        report.notes.append("leave-one-out comparison skipped: needs rainbow and rainbow-no-X runs")
-    poi = metrics.probability_of_improvement(matrices, reps=reps, seed=seed)
-    if poi.empty:
-        report.notes.append(
-            "probability_of_improvement skipped: needs rainbow with rainbow-no-X, or dqn with "
-            "another variant"
-        )
-        return
-    report.csv_tables["probability_of_improvement"] = poi
-    report.figures["probability_of_improvement"] = figures.improvement_figure(poi)
+    """Load the runs and compute every output in memory. Raises AnalysisError for bad input."""
+    if args.dpi < 1:
+        raise AnalysisError(f"--dpi must be >= 1, got {args.dpi}")
+    _parse_formats(args.formats)  # before any work
+    options = Options(metric=args.metric, final_evals=args.final_evals, reps=args.bootstrap_reps,
+                      seed=args.seed, x=args.x_axis, style=STYLES[args.style])  # fmt: skip
+    return build(load_runs(args.sweep_dirs), options)
 
 
 def _parse_formats(text: str) -> list[str]:
@@ -188,8 +102,11 @@ def _parse_formats(text: str) -> list[str]:
     return formats
 
 
-def _write_atomically(report: Report, out: Path, formats: list[str]) -> list[Path]:
-    """Write everything into a temp dir beside `out`, then move each file into `out`.
+def _write_atomically(
+    report: Report, out: Path, formats: list[str], args: argparse.Namespace
+) -> list[Path]:
+    """Write everything into a temp dir beside `out`, then move each file into `out` (keeping
+    its subfolder, e.g. supplementary/).
 
     A failure while writing leaves `out` as it was; files of an earlier analysis that this one
     does not produce are left alone.
@@ -201,18 +118,20 @@ def _write_atomically(report: Report, out: Path, formats: list[str]) -> list[Pat
         raise AnalysisError(f"cannot write to {out}: {error}") from error
     try:
         staged: list[Path] = []
-        for name, fig in report.figures.items():
-            staged += figures.save_figure(fig, staging / name, formats)
+        for stem, (fig, caption) in report.figures.items():
+            (staging / stem).parent.mkdir(parents=True, exist_ok=True)
+            staged += save_figure(fig, staging / stem, formats, STYLES[args.style], args.dpi)
+            staged += caption.write(staging / stem)
         for name, table in report.csv_tables.items():
-            table.to_csv(staging / f"{name}.csv", index=False)
-            staged.append(staging / f"{name}.csv")
+            staged.append(write_csv(table, staging / f"{name}.csv"))
         for write in report.writers:
             staged += write(staging)
-        out.mkdir(parents=True, exist_ok=True)
         written = []
         for path in sorted(staged):
-            os.replace(path, out / path.name)
-            written.append(out / path.name)
+            target = out / path.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+            written.append(target)
         return written
     except OSError as error:
         raise AnalysisError(f"cannot write to {out}: {error}") from error

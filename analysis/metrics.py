@@ -51,6 +51,24 @@ METRIC_LABELS: dict[str, str] = {
 
 CONFIDENCE = 0.95
 
+MIN_RUNS = 3
+"""Below this many runs per task an interval says little (with one run it collapses to the point
+estimate): figures, captions and the CLI say so."""
+
+
+def few_runs(counts: Mapping[str, int]) -> dict[str, int]:
+    """The entries of {name: runs per task} below MIN_RUNS, in the given order."""
+    return {name: int(n) for name, n in counts.items() if n < MIN_RUNS}
+
+
+def few_runs_phrase(counts: Mapping[str, int]) -> str:
+    """Who has fewer than MIN_RUNS runs per task: `dqn 2, rainbow 1`, or `2 for every arm`;
+    empty when nobody does."""
+    few = few_runs(counts)
+    if len(few) == len(counts) > 1 and len(set(few.values())) == 1:
+        return f"{next(iter(few.values()))} for every arm"
+    return ", ".join(f"{name} {n}" for name, n in few.items())
+
 
 @dataclass(frozen=True)
 class ScoreMatrices:
@@ -140,7 +158,7 @@ def interval_estimates(
 
     rows = []
     for variant, scores in matrices.scores.items():
-        point, interval = _seeded_estimates({variant: scores}, aggregate, reps, seed)
+        point, interval = bootstrap_intervals({variant: scores}, aggregate, reps, seed)
         for i, name in enumerate(metric_names):
             rows.append({
                 "variant": variant, "metric": name, "value": float(point[variant][i]),
@@ -151,84 +169,6 @@ def interval_estimates(
 
 
 SUMMARY_COLUMNS = ["variant", "metric", "value", "ci_low", "ci_high", "n_runs", "n_tasks"]
-
-
-def aggregate_curves(
-    evals: pd.DataFrame,
-    metric: str = "iqm",
-    x: str = "frame",
-    reps: int = 2000,
-    seed: int = 0,
-) -> tuple[pd.DataFrame, str]:
-    """Aggregate normalized score over training with a 95% CI band (Rainbow paper, Figure 3).
-
-    Complete runs only. Evaluation points are aligned by fraction of budget; a point enters the
-    curve only if every run of every task was evaluated there. If every task has the same budget,
-    the x axis is that `x` ("frame" or "step"); otherwise it is the fraction of the budget.
-    One bootstrap per variant over the [runs, tasks, T] array resamples whole runs, so a curve's
-    band is consistent across time points (as in rliable's sample-efficiency curves).
-
-    Returns (table with columns variant, x, value, ci_low, ci_high, n_runs, n_tasks; x label).
-    """
-    if metric not in METRICS:
-        raise AnalysisError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
-    if x not in ("frame", "step"):
-        raise AnalysisError(f"x must be 'frame' or 'step', got {x!r}")
-    check_comparable(evals)
-    done = add_normalized(evals[evals["complete"].astype(bool)])
-    columns = ["variant", "x", "value", "ci_low", "ci_high", "n_runs", "n_tasks"]
-    if done.empty:
-        return pd.DataFrame(columns=columns), x
-    done = done.assign(fraction=(done["step"] / done["total_steps"]).round(9))
-
-    # The fractions of budget at which every run of a task was evaluated, then common to all tasks.
-    per_task = [
-        set.intersection(*(set(g["fraction"]) for _, g in task.groupby("run_dir")))
-        for _, task in done.groupby("env")
-    ]
-    grid = np.array(sorted(set.intersection(*per_task)))
-    if grid.size == 0:
-        return pd.DataFrame(columns=columns), x
-    first = done.groupby("env")[["total_steps", "frame_skip"]].first()
-    budgets = first["total_steps"] * (first["frame_skip"] if x == "frame" else 1)
-    same_budget = budgets.nunique() == 1
-    x_values = grid * budgets.iloc[0] if same_budget else grid
-    x_label = {"frame": "Frames", "step": "Agent steps"}[x] if same_budget else "Fraction of budget"
-
-    on_grid = done[done["fraction"].isin(grid)]
-    tasks = tuple(sorted(done["env"].unique()))
-    aggregate_fn = METRICS[metric]
-    rows = []
-    for variant in sort_variants(on_grid["variant"].unique()):
-        curves = _curve_array(on_grid[on_grid["variant"] == variant], tasks, grid)
-        if curves is None:
-            continue  # a variant without every task: left out as in score_matrices
-
-        def aggregate(scores: np.ndarray) -> np.ndarray:
-            return np.array([aggregate_fn(scores[:, :, t]) for t in range(scores.shape[2])])
-
-        point, interval = _seeded_estimates({variant: curves}, aggregate, reps, seed)
-        for t, x_value in enumerate(x_values):
-            rows.append({
-                "variant": variant, "x": float(x_value), "value": float(point[variant][t]),
-                "ci_low": float(interval[variant][0, t]), "ci_high": float(interval[variant][1, t]),
-                "n_runs": curves.shape[0], "n_tasks": curves.shape[1],
-            })  # fmt: skip
-    return pd.DataFrame(rows, columns=columns), x_label
-
-
-def _curve_array(rows: pd.DataFrame, tasks: tuple[str, ...], grid: np.ndarray) -> np.ndarray | None:
-    """[runs, tasks, T] normalized scores of one variant, runs truncated to the fewest per task."""
-    per_task = []
-    for task in tasks:
-        table = rows[rows["env"] == task].pivot_table(
-            index="seed", columns="fraction", values="normalized", aggfunc="mean"
-        )
-        if table.empty:
-            return None
-        per_task.append(table.reindex(columns=grid).to_numpy())
-    n_runs = min(len(t) for t in per_task)
-    return np.stack([t[:n_runs] for t in per_task], axis=1)
 
 
 # --------------------------------------------------------------------------- improvement
@@ -282,7 +222,7 @@ def probability_of_improvement(
             continue
         key = f"{x} > {y}"
         data = {key: [matrices.scores[x], matrices.scores[y]]}
-        point, interval = _seeded_estimates(data, probability_of_improvement_score, reps, seed)
+        point, interval = bootstrap_intervals(data, probability_of_improvement_score, reps, seed)
         rows.append({
             "x": x, "y": y, "value": float(point[key]),
             "ci_low": float(np.ravel(interval[key])[0]), "ci_high": float(np.ravel(interval[key])[1]),
@@ -301,79 +241,40 @@ def performance_profiles(
 ) -> pd.DataFrame:
     """Score distributions: fraction of (run, task) scores > tau, with a 95% CI, per variant.
 
-    taus: thresholds [T] in normalized units (default 101 points from 0 to the largest score,
-    at least 1). Returns columns variant, tau, value, ci_low, ci_high.
+    taus: thresholds [T] in normalized units (default 101 points from the smallest score, at most
+    0, to the largest, at least 1: every variant's profile falls from 1 to 0 in view).
+    Returns columns variant, tau, value, ci_low, ci_high, n_runs (per task), n_tasks.
     """
     if taus is None:
         top = max([1.0] + [float(np.nanmax(s)) for s in matrices.scores.values()])
-        taus = np.linspace(0.0, top, 101)
+        bottom = min([0.0] + [float(np.nanmin(s)) for s in matrices.scores.values()])
+        taus = np.linspace(bottom, top, 101)
     rows = []
     for variant, scores in matrices.scores.items():
-        _seed_global_rng(seed)
+        seed_global_rng(seed)
         profile, interval = rly.create_performance_profile({variant: scores}, taus, reps=reps)
-        for t, tau in enumerate(taus):
-            rows.append({
-                "variant": variant, "tau": float(tau), "value": float(profile[variant][t]),
-                "ci_low": float(interval[variant][0, t]), "ci_high": float(interval[variant][1, t]),
-            })  # fmt: skip
-    return pd.DataFrame(rows, columns=["variant", "tau", "value", "ci_low", "ci_high"])
-
-
-# --------------------------------------------------------------------------- overestimation
-
-
-def overestimation_table(evals: pd.DataFrame, final_evals: int = 1) -> pd.DataFrame:
-    """Value-estimate bias at the end of training, per variant and env (van Hasselt et al. 2015).
-
-    Per complete run: the mean over its last `final_evals` evaluations of `q_estimate_mean` (the
-    greedy policy's predicted Q on the states it visited) and of `discounted_return_mean` (what it
-    then obtained from those states); bias = estimate - realized (> 0: overestimation). Units are
-    the agent's (clipped rewards on Atari). Averaged over runs; bias_std is the std over runs
-    (NaN for one run). truncated_fraction: share of those evaluation episodes cut by a time limit,
-    whose discounted returns are biased low (so the bias is biased high by about that share).
-
-    Columns: variant, env, q_estimate, discounted_return, bias, bias_std, truncated_fraction, n_runs.
-    """
-    if final_evals < 1:
-        raise AnalysisError(f"--final-evals must be >= 1, got {final_evals}")
-    check_comparable(evals)
-    columns = ["variant", "env", "q_estimate", "discounted_return", "bias", "bias_std",
-               "truncated_fraction", "n_runs"]  # fmt: skip
-    done = evals[evals["complete"].astype(bool)].dropna(
-        subset=["q_estimate_mean", "discounted_return_mean"]
-    )
-    if done.empty:
-        return pd.DataFrame(columns=columns)
-    last = done.sort_values("step").groupby("run_dir", sort=False).tail(final_evals)
-    last = last.assign(
-        bias=last["q_estimate_mean"] - last["discounted_return_mean"],
-        truncated_fraction=last["truncated_episodes"] / last["episodes"],
-    )
-    per_run = last.groupby(["variant", "env", "run_dir"], as_index=False).agg(
-        q_estimate=("q_estimate_mean", "mean"),
-        discounted_return=("discounted_return_mean", "mean"),
-        bias=("bias", "mean"),
-        truncated_fraction=("truncated_fraction", "mean"),
-    )
-    table = per_run.groupby(["variant", "env"], as_index=False).agg(
-        q_estimate=("q_estimate", "mean"),
-        discounted_return=("discounted_return", "mean"),
-        bias=("bias", "mean"),
-        bias_std=("bias", "std"),
-        truncated_fraction=("truncated_fraction", "mean"),
-        n_runs=("run_dir", "size"),
-    )
-    order = {v: i for i, v in enumerate(sort_variants(table["variant"]))}
-    table = table.sort_values(
-        ["env", "variant"], key=lambda c: c.map(order) if c.name == "variant" else c
-    )
-    return table[columns].reset_index(drop=True)
+        rows += curve_rows("tau", taus, profile[variant], interval[variant], variant=variant,
+                           n_runs=scores.shape[0], n_tasks=scores.shape[1])  # fmt: skip
+    columns = ["variant", "tau", "value", "ci_low", "ci_high", "n_runs", "n_tasks"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 # --------------------------------------------------------------------------- rliable glue
 
 
-def _seeded_estimates(
+def curve_rows(
+    x_name: str, xs: Sequence[float], point: np.ndarray, interval: np.ndarray, **keys: object
+) -> list[dict[str, object]]:
+    """Tidy rows of one curve: point [T] and interval [2, T] (rliable's output for one key) at
+    xs [T], each row also holding `keys`."""
+    return [
+        {**keys, x_name: float(x), "value": float(point[t]), "ci_low": float(interval[0, t]),
+         "ci_high": float(interval[1, t])}
+        for t, x in enumerate(xs)
+    ]  # fmt: skip
+
+
+def bootstrap_intervals(
     data: Mapping[str, np.ndarray | list[np.ndarray]],
     func: Callable[..., object],
     reps: int,
@@ -382,13 +283,13 @@ def _seeded_estimates(
     """rliable's interval estimates, seeded: its bootstrap draws from numpy's global RNG."""
     if reps < 1:
         raise AnalysisError(f"--bootstrap-reps must be >= 1, got {reps}")
-    _seed_global_rng(seed)
+    seed_global_rng(seed)
     return rly.get_interval_estimates(
         dict(data), func, reps=reps, confidence_interval_size=CONFIDENCE
     )
 
 
-def _seed_global_rng(seed: int) -> None:
+def seed_global_rng(seed: int) -> None:
     """Seed numpy's legacy global RNG, the one rliable 1.2.0's bootstrap draws its indices from.
 
     A Generator would be the modern choice, but rliable ignores it (its `random_state` argument

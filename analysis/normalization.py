@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,11 @@ normalized Video Pinball score about 12.5x larger than under the 0.0 convention 
 rliable/Dopamine numbers on that game with care."""
 
 
+ATARI_TABLE = "analysis/data/atari_human_random.csv"
+SMALL_SCALE_TABLE = "analysis/data/small_scale_reference.csv"
+"""The tables' paths in the repository, as captions name them."""
+
+
 @dataclass(frozen=True)
 class Reference:
     """The two anchors of one env's normalization, in raw (undiscounted, unclipped) return units."""
@@ -44,19 +50,37 @@ class Reference:
     reference: float
     source: str
     provisional: bool = False
+    table: str = SMALL_SCALE_TABLE
+    """The file the anchors come from."""
+
+
+@dataclass(frozen=True)
+class ScoreName:
+    """How figures name a normalized score: `noun` for the axis, `anchor` for what 1 means."""
+
+    noun: str
+    anchor: str
+
+
+def score_name(family: str) -> ScoreName:
+    """Atari scores are human-normalized (1 = human); the small-scale ones are normalized
+    against the reference of their table row (1 = reference)."""
+    if family == "atari":
+        return ScoreName("human-normalized score", "human")
+    return ScoreName("normalized score", "reference")
 
 
 @cache
 def atari_table() -> pd.DataFrame:
     """The 57-game table: columns game (snake_case), random, human. Source in the CSV header."""
-    with (resources.files("dqnlab.analysis") / "data" / "atari_human_random.csv").open() as f:
+    with (resources.files("dqnlab.analysis") / "data" / Path(ATARI_TABLE).name).open() as f:
         return pd.read_csv(f, comment="#").set_index("game")
 
 
 @cache
 def small_scale_table() -> pd.DataFrame:
     """Classic control and MinAtar: env_id, family, random, reference, provisional, source."""
-    with (resources.files("dqnlab.analysis") / "data" / "small_scale_reference.csv").open() as f:
+    with (resources.files("dqnlab.analysis") / "data" / Path(SMALL_SCALE_TABLE).name).open() as f:
         return pd.read_csv(f, comment="#").set_index("env_id")
 
 
@@ -98,6 +122,7 @@ def reference_for(env_id: str) -> Reference:
             random=float(row["random"]),
             reference=float(row["human"]),
             source="human score, DQN Zoo atari_data.py",
+            table=ATARI_TABLE,
         )
     known = ", ".join(small.index)
     raise AnalysisError(

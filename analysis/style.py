@@ -1,75 +1,94 @@
-"""One look for every figure: fixed variant colours, paper sizes, print-size fonts.
+"""One look for every figure: seaborn's theme and context, fixed variant colours, paper sizes.
 
-Colours are a pure function of the variant name, so a variant keeps its colour across figures,
-sweeps and papers: rainbow is black, dqn grey, `rainbow-no-X` takes the colour of X (Okabe & Ito's
-colour-blind-safe palette), `dqn+X` a lighter tint of X, other combinations a fixed colour picked
-by their component set.
+The look is seaborn's: the `ticks` axes style and the `paper` (or `talk`) plotting context, applied
+in an rc context while a figure is built and saved, so nothing global changes. We only add what
+seaborn leaves to the user: embedded TrueType fonts (Type 42, text stays text in the PDF), the
+page widths, frameless legends.
+
+Colours come from seaborn's `colorblind` palette and are a pure function of the variant name, so
+a variant keeps its colour across figures and sweeps: rainbow black, dqn grey (both drawn thicker:
+they are the two ends of the ablation), `rainbow-no-X` the colour of X, `dqn+X` a darker shade.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
-from matplotlib import colors as mcolors
+import seaborn as sns
 from matplotlib import rc_context
 
 from dqnlab.analysis.variants import COMPONENTS, DQN, RAINBOW, removed_component, variant_components
 
-ONE_COLUMN_IN = 3.3
-"""Width of one column of a two-column paper (NeurIPS/ICML/JMLR-like), inches."""
-TWO_COLUMN_IN = 6.9
-"""Full text width, inches."""
 
-COMPONENT_COLORS: dict[str, str] = {
-    "double": "#E69F00",  # orange
-    "dueling": "#56B4E9",  # sky blue
-    "per": "#009E73",  # bluish green
-    "nstep": "#D55E00",  # vermillion
-    "c51": "#CC79A7",  # reddish purple
-    "noisy": "#0072B2",  # blue
-}
+@dataclass(frozen=True)
+class Style:
+    """Sizes and seaborn context of one output medium. Widths in inches."""
+
+    name: str
+    context: str
+    """seaborn plotting context."""
+    font_scale: float
+    one_column_in: float
+    """One column of a two-column paper (NeurIPS/ICML/AAAI-like)."""
+    two_column_in: float
+    """The full text width."""
+    panel_height_in: float
+    """Height of one row of panels, with their titles, tick labels and axis labels."""
+    row_height_in: float
+    """Height per row of an interval plot (one arm or pair per row)."""
+    legend_row_in: float
+    """Height of one row of a legend below the panels, or of the small-sample note."""
+
+    def rc(self) -> dict[str, object]:
+        """The rcParams of this style: seaborn's, plus what seaborn leaves to the user."""
+        return {
+            **sns.axes_style("ticks"),
+            **sns.plotting_context(self.context, font_scale=self.font_scale),
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "legend.frameon": False,
+            "pdf.fonttype": 42,  # embed TrueType: text stays text (searchable, editable)
+            "ps.fonttype": 42,
+            "savefig.dpi": 300,
+            "figure.dpi": 100,
+        }
+
+    @contextmanager
+    def applied(self) -> Iterator[None]:
+        """Apply rc() while building or saving a figure (rcParams are read when each artist is
+        created, so the whole build must happen inside)."""
+        with rc_context(self.rc()):
+            yield
+
+
+PAPER = Style("paper", "paper", 8 / 9.6, 3.25, 6.75, 1.75, 0.2, 0.17)
+"""seaborn's paper context scaled to 8 pt labels and 7.3 pt ticks and legends."""
+TALK = Style("talk", "talk", 1.0, 6.5, 13.0, 3.5, 0.42, 0.36)
+"""Slides: seaborn's talk context (18 pt labels) on figures twice the paper size."""
+STYLES: dict[str, Style] = {s.name: s for s in (PAPER, TALK)}
+
+# ----------------------------------------------------------------------------------- colours
+
+_PALETTE = sns.color_palette("colorblind").as_hex()
+_HUE = {"double": 1, "dueling": 9, "per": 2, "nstep": 3, "c51": 4, "noisy": 0}
+"""Index of each component's hue in seaborn's palettes (which share one hue order): orange,
+sky blue, green, vermillion, reddish purple, blue."""
+COMPONENT_COLORS: dict[str, str] = {c: _PALETTE[i] for c, i in _HUE.items()}
+"""`rainbow-no-X` is drawn in X's colour."""
+ADDED_COLORS: dict[str, str] = {c: sns.color_palette("dark").as_hex()[i] for c, i in _HUE.items()}
+"""`dqn+X`: a darker shade of X's hue, so an add-one arm never looks like a leave-one-out one."""
 RAINBOW_COLOR = "#000000"
-DQN_COLOR = "#8C8C8C"
+DQN_COLOR = _PALETTE[7]  # grey
+WITHOUT_DOUBLE_COLOR, WITH_DOUBLE_COLOR = _PALETTE[1], _PALETTE[0]
+"""van Hasselt et al.'s overestimation figure: orange without double Q-learning, blue with."""
+_OTHER_COLORS = sns.color_palette("deep", 10).as_hex()
+"""Combinations of two or more components (dqn+X+Y...) and names outside the grammar."""
 
-# 20 distinct colours for dqn+X+Y... combinations (tab20b then tab20c's darker half).
-_COMBINATION_COLORS = (
-    "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#5254a3", "#8ca252", "#bd9e39",
-    "#ad494a", "#a55194", "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363", "#6baed6",
-    "#fd8d3c", "#74c476", "#9e9ac8", "#969696",
-)  # fmt: skip
-
-PAPER_RC: dict[str, object] = {
-    "font.size": 8,
-    "axes.titlesize": 8,
-    "axes.labelsize": 8,
-    "xtick.labelsize": 7,
-    "ytick.labelsize": 7,
-    "legend.fontsize": 7,
-    "legend.frameon": False,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.linewidth": 0.6,
-    "xtick.major.width": 0.6,
-    "ytick.major.width": 0.6,
-    "lines.linewidth": 1.2,
-    "pdf.fonttype": 42,  # embed TrueType: text stays text (searchable, editable) in the PDF
-    "ps.fonttype": 42,
-    "savefig.dpi": 300,
-    "figure.dpi": 100,
-}
-"""Print-size fonts: 8 pt labels, 7 pt ticks and legends (the smallest any venue accepts)."""
-
-
-def paper_style() -> rc_context:
-    """Context manager applying PAPER_RC (used when building and when saving a figure)."""
-    return rc_context(PAPER_RC)
-
-
-def _tint(color: str, amount: float) -> str:
-    """`color` mixed with white: amount 0 keeps it, 1 gives white."""
-    r, g, b = mcolors.to_rgb(color)
-    return mcolors.to_hex((r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount))
+EMPHASIZED = (RAINBOW, DQN)
+"""Drawn thicker and on top: the full agent and the baseline, as in Hessel et al.'s Fig. 3."""
 
 
 def variant_color(variant: str) -> str:
@@ -84,14 +103,19 @@ def variant_color(variant: str) -> str:
     try:
         components = variant_components(variant)
     except ValueError:
-        index = zlib.crc32(variant.encode()) % len(_COMBINATION_COLORS)
-        return _COMBINATION_COLORS[index]
-    if len(components) == 1:
-        return _tint(COMPONENT_COLORS[components[0]], 0.45)
-    mask = sum(1 << COMPONENTS.index(c) for c in components)
-    return _COMBINATION_COLORS[mask % len(_COMBINATION_COLORS)]
+        return _OTHER_COLORS[zlib.crc32(variant.encode()) % len(_OTHER_COLORS)]
+    if len(components) == 1 and components[0] in ADDED_COLORS:
+        return ADDED_COLORS[components[0]]
+    mask = sum(1 << i for i, c in enumerate(COMPONENTS) if c in components)
+    return _OTHER_COLORS[mask % len(_OTHER_COLORS)]
 
 
 def variant_colors(variants: Iterable[str]) -> dict[str, str]:
     """{variant: hex colour} for every name in `variants` (see `variant_color`)."""
     return {v: variant_color(v) for v in variants}
+
+
+def line_width(variant: str, style: Style = PAPER) -> float:
+    """Line width of a variant's curve: emphasized variants 1.8x the context's default."""
+    base = float(style.rc()["lines.linewidth"])
+    return base * (1.8 if variant in EMPHASIZED else 1.0)

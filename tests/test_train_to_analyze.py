@@ -30,7 +30,8 @@ def test_train_then_analyze(tmp_path):
     assert "problems" not in proc.stdout  # every run complete and readable
     # stdout: "wrote N files to DIR:", one indented line per file, then notes.
     written = [line.strip() for line in proc.stdout.splitlines() if line.startswith("  ")]
-    assert sorted(p.name for p in out.iterdir()) == sorted(written)
+    on_disk = [str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()]
+    assert sorted(on_disk) == sorted(written)
     figures = [out / name for name in written if name.endswith(".png")]
     assert len(figures) >= 4 and all(f.stat().st_size > 1000 for f in figures)
 

@@ -101,6 +101,23 @@ def write_run(
     return path
 
 
+def raw_return(env: str, normalized: Sequence[float] | float) -> np.ndarray:
+    """The raw return whose normalized score is `normalized` on `env`."""
+    from dqnlab.analysis.normalization import reference_for
+
+    ref = reference_for(env)
+    return ref.random + np.asarray(normalized, float) * (ref.reference - ref.random)
+
+
+def write_final_scores(root: str | Path, variant: str, scores_by_env: dict, **kwargs) -> None:
+    """One complete run per seed whose last evaluation has the given normalized score (and whose
+    first, halfway through the budget, has score 0)."""
+    for env, scores in scores_by_env.items():
+        for seed, score in enumerate(scores):
+            write_run(root, variant=variant, env=env, seed=seed,
+                      returns=raw_return(env, [0.0, score]), **kwargs)  # fmt: skip
+
+
 def write_sweep(root: str | Path, run_dirs: Sequence[Path], name: str = "synthetic") -> Path:
     """Write `<root>/sweep.json` listing `run_dirs` (which must lie under root); returns root."""
     root = Path(root)
@@ -122,13 +139,18 @@ def write_ablation_sweep(
     seeds: Sequence[int] = (0, 1, 2),
     n_evals: int = 5,
     total_steps: int = 1000,
+    noise: float = 0.0,
 ) -> Path:
     """A small complete sweep with plausible, variant-ordered learning curves (for smoke tests).
 
-    Variant i reaches normalized score 1 - 0.2 i at the end of training, rising linearly.
+    Variant i reaches normalized score 1 - 0.2 i at the end of training, rising linearly. Its
+    value estimate exceeds its realized discounted return by 1 + i. noise > 0 adds Gaussian noise
+    of that standard deviation (normalized units; seeded) to every score and value, so figures
+    drawn from the sweep look like real data with overlapping curves.
     """
     from dqnlab.analysis.normalization import reference_for
 
+    rng = np.random.default_rng(0)
     run_dirs = []
     for i, variant in enumerate(variants):
         for env in envs:
@@ -136,8 +158,10 @@ def write_ablation_sweep(
             for seed in seeds:
                 target = (1.0 - 0.2 * i) + 0.05 * seed
                 fractions = np.linspace(1 / n_evals, 1, n_evals) * target
+                fractions = fractions + noise * rng.standard_normal(n_evals)
                 returns = ref.random + fractions * (ref.reference - ref.random)
                 q = 10 + 2 * i + fractions * 5
+                realized = q - (1 + i) + 10 * noise * rng.standard_normal(n_evals)
                 run_dirs.append(
                     write_run(
                         root,
@@ -146,7 +170,7 @@ def write_ablation_sweep(
                         seed=seed,
                         returns=returns,
                         q_estimates=q,
-                        discounted_returns=q - (1 + i),
+                        discounted_returns=realized,
                         total_steps=total_steps,
                     )  # fmt: skip
                 )

@@ -1,37 +1,21 @@
 import numpy as np
 import pytest
 from rliable import metrics as rly_metrics
-from synthetic import write_run
+from synthetic import write_final_scores, write_run
 
 from dqnlab.analysis.load import load_runs
 from dqnlab.analysis.metrics import (
-    aggregate_curves,
+    few_runs,
+    few_runs_phrase,
     final_scores,
     improvement_pairs,
     interval_estimates,
-    overestimation_table,
     probability_of_improvement,
     probability_of_improvement_score,
     score_matrices,
 )
-from dqnlab.analysis.normalization import reference_for
 
 REPS = 200
-
-
-def raw(env, normalized):
-    """The raw return whose normalized score is `normalized` on `env`."""
-    ref = reference_for(env)
-    return ref.random + np.asarray(normalized, float) * (ref.reference - ref.random)
-
-
-def write_final_scores(root, variant, scores_by_env, **kwargs):
-    """One complete run per seed whose last evaluation has the given normalized score."""
-    for env, scores in scores_by_env.items():
-        for seed, score in enumerate(scores):
-            write_run(root, variant=variant, env=env, seed=seed, returns=raw(env, [0.0, score]),
-                      **kwargs)  # fmt: skip
-
 
 HAND = {
     "CartPole-v1": [0.0, 0.1, 0.2, 0.3],
@@ -138,30 +122,9 @@ def test_score_matrices_drop_variants_missing_a_task_and_extra_seeds(tmp_path):
     assert any(note.startswith("rainbow: using 2 run(s)") for note in matrices.notes)
 
 
-def test_overestimation_bias_is_estimate_minus_realized(tmp_path):
-    disc = [1.0, 2.0, 3.0, 4.0]
-    for seed in range(2):
-        write_run(tmp_path, variant="dqn", seed=seed, returns=[0, 0, 0, 0],
-                  q_estimates=np.add(disc, 2.5), discounted_returns=disc,
-                  episodes=10, truncated_episodes=2)  # fmt: skip
-        write_run(tmp_path, variant="dqn+double", seed=seed, returns=[0, 0, 0, 0],
-                  q_estimates=disc, discounted_returns=disc)  # fmt: skip
-    table = overestimation_table(load_runs(tmp_path).evals).set_index("variant")
-    assert table.loc["dqn", "bias"] == pytest.approx(2.5)
-    assert table.loc["dqn", "q_estimate"] == pytest.approx(6.5)
-    assert table.loc["dqn", "discounted_return"] == pytest.approx(4.0)
-    assert table.loc["dqn", "bias_std"] == pytest.approx(0.0)
-    assert table.loc["dqn", "truncated_fraction"] == pytest.approx(0.2)
-    assert table.loc["dqn+double", "bias"] == pytest.approx(0.0)
-    assert (table["n_runs"] == 2).all()
-
-
-def test_aggregate_curve_ends_at_the_final_aggregate(tmp_path):
-    write_final_scores(tmp_path, "rainbow", HAND)
-    evals = load_runs(tmp_path).evals
-    curves, x_label = aggregate_curves(evals, "iqm", "frame", reps=REPS)
-    assert x_label == "Frames"
-    assert curves["x"].tolist() == [500.0, 1000.0]
-    assert curves["value"].iloc[0] == pytest.approx(0.0)  # every run starts at score 0
-    final = interval_estimates(score_matrices(final_scores(evals)), ["iqm"], reps=REPS)
-    assert curves["value"].iloc[-1] == pytest.approx(final["value"].iloc[0])
+def test_few_runs_are_those_below_three_per_task():
+    assert few_runs({"rainbow": 3, "dqn": 2, "dqn+per": 1}) == {"dqn": 2, "dqn+per": 1}
+    assert few_runs_phrase({"rainbow": 3, "dqn": 2, "dqn+per": 1}) == "dqn 2, dqn+per 1"
+    assert few_runs_phrase({"rainbow": 2, "dqn": 2}) == "2 for every arm"
+    assert few_runs_phrase({"dqn": 1}) == "dqn 1"
+    assert few_runs_phrase({"rainbow": 5}) == ""
