@@ -166,9 +166,12 @@ def bench_updates(names: list[str], device: str, quick: bool) -> list[dict[str, 
             if i % 200 == 199:
                 rb.start_episode(0, rng.integers(0, 2, obs_shape).astype(dtype))
 
-        def one(rb: ReplayBuffer = rb, agent: Agent = agent, batch_size: int = cfg.agent.batch_size) -> None:
-            out = agent.transfer.host_batch(batch_size, rb.obs_shape, rb.frames.dtype)  # as Trainer
-            batch = rb.sample(batch_size, 0.5, out)
+        # As the Trainer: the staging buffer is asked for once and handed to every gather.
+        staging = agent.transfer.host_batch(cfg.agent.batch_size, rb.obs_shape, rb.frames.dtype)
+
+        def one(rb: ReplayBuffer = rb, agent: Agent = agent, batch_size: int = cfg.agent.batch_size,
+                staging=staging) -> None:
+            batch = rb.sample(batch_size, 0.5, staging)
             upd = agent.update(batch)
             rb.update_priorities(batch.indices, upd.priorities)
 

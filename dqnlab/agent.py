@@ -12,10 +12,10 @@ import numpy as np
 import torch
 
 from dqnlab import losses, targets
+from dqnlab.batch import Batch, TensorBatch
 from dqnlab.config import Config
 from dqnlab.networks import QNetwork
-from dqnlab.replay import Batch
-from dqnlab.transfer import BatchTransfer, TensorBatch
+from dqnlab.transfer import BatchTransfer
 
 __all__ = ["Agent", "LossOutput", "TensorBatch", "UpdateInfo", "make_loss_fn"]
 

@@ -116,6 +116,11 @@ class Trainer:
         )
         for i, obs in enumerate(self.obs):
             self.replay.start_episode(i, obs)
+        # Where every batch is gathered: on CUDA the agent's pinned staging buffer (one copy per
+        # update), on the CPU None (the replay allocates and the tensors share its memory).
+        self.staging = self.agent.transfer.host_batch(
+            cfg.agent.batch_size, self.replay.obs_shape, self.replay.frames.dtype
+        )
         self.rng = np.random.default_rng([cfg.seed, 3])  # exploration
         self.counters = Counters(episode_return=[0.0] * n, episode_length=[0] * n)
         self.progress_log = CsvLog(self.run_dir / rundir.PROGRESS, PROGRESS_COLUMNS)
@@ -238,10 +243,7 @@ class Trainer:
 
     def _update(self, step: int) -> None:
         cfg, agent, replay, c = self.cfg, self.agent, self.replay, self.counters
-        b = cfg.agent.batch_size
-        # On CUDA the replay gathers straight into the agent's pinned staging buffer.
-        out = agent.transfer.host_batch(b, replay.obs_shape, replay.frames.dtype)
-        batch = replay.sample(b, beta_at(cfg, step), out)
+        batch = replay.sample(cfg.agent.batch_size, beta_at(cfg, step), self.staging)
         upd = agent.update(batch)
         if not math.isfinite(upd.loss):
             raise Diverged(f"loss became {upd.loss} at step {step}")

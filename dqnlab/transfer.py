@@ -6,9 +6,11 @@ batch straight into one page-locked (pinned) host buffer, where obs, next_obs, a
 discount and the importance weights sit at aligned offsets, and the whole batch goes to the
 device in ONE asynchronous copy. The device tensors are views into one device buffer.
 
-The host buffer is rewritten only after the copy out of it has completed (an event recorded after
-the copy); in the training loop that has always happened already, because each update ends by
-reading its priorities back. The tensors of a batch stay valid until the next `to_device`.
+The trainer asks for the staging buffer once (`host_batch`) and hands it to every replay gather.
+The buffer may be rewritten once the copy out of it has completed: in the training loop that has
+always happened before the next gather, because each update ends by reading its priorities back
+(a batch staged by `to_device` itself waits for an event recorded after the copy). The tensors of
+a batch stay valid until the next `to_device`.
 """
 
 from __future__ import annotations
@@ -19,29 +21,9 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from dqnlab.replay import Batch
+from dqnlab.batch import Batch, HostBatch, TensorBatch
 
 _ALIGN = 16
-
-
-class TensorBatch(NamedTuple):
-    obs: torch.Tensor
-    action: torch.Tensor
-    ret: torch.Tensor
-    discount: torch.Tensor
-    next_obs: torch.Tensor
-    weights: torch.Tensor | None
-
-
-class HostBatch(NamedTuple):
-    """Numpy views into the staging buffer, shaped as `ReplayBuffer.batch_at` fills them."""
-
-    obs: np.ndarray  # [B, stack * frame size] (flat rows: the replay's gather layout)
-    action: np.ndarray  # [B] int64
-    ret: np.ndarray  # [B] float32
-    discount: np.ndarray  # [B] float32
-    next_obs: np.ndarray  # [B, stack * frame size]
-    weights: np.ndarray  # [B] float32 (unused without PER)
 
 
 class _Layout(NamedTuple):
@@ -91,7 +73,9 @@ class BatchTransfer:
     def host_batch(
         self, batch_size: int, obs_shape: tuple[int, ...], obs_dtype: np.dtype
     ) -> HostBatch | None:
-        """Where the replay should gather the next batch (None: let it allocate, CPU path)."""
+        """The staging buffer the replay should gather batches into (None on the direct path: the
+        replay allocates). Ask once and keep it: every gather rewrites it in place, which is safe
+        once the previous batch's update has read its results back (`Agent.update` does)."""
         if not self.staged:
             return None
         layout = _Layout(batch_size, tuple(obs_shape), np.dtype(obs_dtype))
@@ -102,6 +86,8 @@ class BatchTransfer:
         return self._host
 
     def to_device(self, batch: Batch) -> TensorBatch:
+        """The batch as device tensors. A batch gathered into the staging buffer goes as it is;
+        one gathered elsewhere is staged first."""
         if not self.staged:
             d = self.device
             return TensorBatch(
@@ -112,9 +98,10 @@ class BatchTransfer:
                 next_obs=torch.as_tensor(batch.next_obs, device=d),
                 weights=None if batch.weights is None else torch.as_tensor(batch.weights, device=d),
             )
-        host = self.host_batch(batch.obs.shape[0], batch.obs.shape[1:], batch.obs.dtype)
-        assert host is not None
-        if not np.may_share_memory(batch.obs, host.obs):  # gathered elsewhere: stage it first
+        host = self._host
+        if host is None or not np.may_share_memory(batch.obs, host.obs):
+            host = self.host_batch(batch.obs.shape[0], batch.obs.shape[1:], batch.obs.dtype)
+            assert host is not None
             for name in ("obs", "action", "ret", "discount", "next_obs"):
                 np.copyto(getattr(host, name), getattr(batch, name).reshape(getattr(host, name).shape))
         if batch.weights is not None:

@@ -17,26 +17,12 @@ one episode stay contiguous.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
-
 import numpy as np
 
+from dqnlab.batch import Batch, HostBatch
 from dqnlab.replay.accumulator import NStepAccumulator
 from dqnlab.replay.kernels import ACTIVE, Kernels
-
-if TYPE_CHECKING:
-    from dqnlab.transfer import HostBatch
 from dqnlab.replay.samplers import PrioritizedSampler, UniformSampler
-
-
-class Batch(NamedTuple):
-    indices: np.ndarray  # [B] slots, for priority updates
-    obs: np.ndarray  # [B, *obs_shape]
-    action: np.ndarray  # [B] int64
-    ret: np.ndarray  # [B] float32, n-step return (learning units)
-    discount: np.ndarray  # [B] float32, gamma^k or 0
-    next_obs: np.ndarray  # [B, *obs_shape]
-    weights: np.ndarray | None  # [B] float32 importance weights (PER) or None
 
 
 class ReplayBuffer:
