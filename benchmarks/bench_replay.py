@@ -141,7 +141,7 @@ def bench_atari_memory(rss_capacity: int) -> list[dict[str, Any]]:
     gc.collect()
     before = _rss_bytes()
     rb = ReplayBuffer(rss_capacity, (4, 84, 84), np.uint8, stack=4, n_step=3, prioritized=True)
-    arrays = [rb.frames, rb.action, rb.ret, rb.discount, rb.steps, rb.sampler.valid, rb.sampler.tree.nodes]
+    arrays = [rb.frames, rb.action, rb.ret, rb.discount, rb.steps, rb.sampler.slots.valid, rb.sampler.tree.nodes]
     for a in arrays:
         a.fill(1)
     grown = _rss_bytes() - before

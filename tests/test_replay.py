@@ -220,3 +220,20 @@ def test_new_transitions_enter_at_max_priority_and_removed_get_zero():
     assert s.tree.get(np.array([1]))[0] == 0.0 and s.count == 4
     s.update(np.array([1]), np.array([100.0]))  # stale update of a removed slot is ignored
     assert s.tree.get(np.array([1]))[0] == 0.0
+
+
+@pytest.mark.parametrize("sampler", [UniformSampler(8), PrioritizedSampler(8, 0.5, 1e-6)])
+def test_both_samplers_count_valid_slots_alike(sampler):
+    """The valid-slot bookkeeping both samplers share: repeats and removals of invalid slots are no-ops."""
+    sampler.add(np.array([1, 2, 2, 5]))
+    sampler.add_one(5)
+    sampler.add_one(6)
+    sampler.remove_one(2)
+    sampler.remove_one(3)
+    assert sampler.count == 3 and np.flatnonzero(sampler.slots.valid).tolist() == [1, 5, 6]
+    state = sampler.state_dict()
+    sampler.remove_one(1)
+    sampler.load_state_dict(state)
+    assert sampler.count == 3 and sampler.slots.valid[1]
+    idx, _ = sampler.sample(64, np.random.default_rng(0), 1.0)
+    assert set(idx.tolist()) <= {1, 5, 6}

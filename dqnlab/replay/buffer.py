@@ -164,7 +164,7 @@ class ReplayBuffer:
     @property
     def nbytes(self) -> int:
         """Bytes allocated by the storage and the sampler (the real arrays, not a formula)."""
-        arrays = [self.frames, self.action, self.ret, self.discount, self.steps, self.sampler.valid]
+        arrays = [self.frames, self.action, self.ret, self.discount, self.steps, self.sampler.slots.valid]
         if isinstance(self.sampler, PrioritizedSampler):
             arrays.append(self.sampler.tree.nodes)
         return sum(a.nbytes for a in arrays)
