@@ -18,6 +18,7 @@ import numpy as np
 
 from dqnlab.agent import Agent
 from dqnlab.config import Config
+from dqnlab.envs.signals import ends_bootstrap, learning_reward
 
 
 def discounted_returns(rewards: np.ndarray, cuts: np.ndarray, gamma: float) -> np.ndarray:
@@ -58,9 +59,8 @@ def evaluate(
             o, r, term, trunc, info = envs[i].step(int(actions[j]))
             returns[i] += r
             q_pred[i].append(float(q[j]))
-            learn_rewards[i].append(float(np.clip(r, -1, 1)) if cfg.env.reward_clip else float(r))
-            life_cut = bool(info.get("life_loss", False)) and cfg.env.terminal_on_life_loss
-            cuts[i].append(term or trunc or life_cut)
+            learn_rewards[i].append(learning_reward(cfg.env, r))
+            cuts[i].append(ends_bootstrap(cfg.env, term, bool(info.get("life_loss", False))) or trunc)
             if term or trunc:
                 truncated += int(trunc and not term)
                 envs[i].close()

@@ -22,6 +22,7 @@ from dqnlab import checkpoint, rundir
 from dqnlab.agent import Agent
 from dqnlab.config import Config
 from dqnlab.envs import make_env
+from dqnlab.envs.signals import ends_bootstrap, learning_reward
 from dqnlab.envs.vector import Step, make_train_envs
 from dqnlab.evaluate import evaluate
 from dqnlab.progress import ProgressLine
@@ -223,10 +224,9 @@ class Trainer:
     def _record(self, i: int, action: int, step: Step) -> None:
         """Store env copy i's transition in its replay stream; count an episode that ended."""
         c = self.counters
-        reward = step.reward
-        learn_reward = float(np.clip(reward, -1.0, 1.0)) if self.cfg.env.reward_clip else float(reward)
-        terminal = step.terminated or (self.cfg.env.terminal_on_life_loss and step.life_loss)
-        self.replay.add(i, action, learn_reward, step.next_obs, terminal,
+        reward, env = step.reward, self.cfg.env
+        self.replay.add(i, action, learning_reward(env, reward), step.next_obs,
+                        ends_bootstrap(env, step.terminated, step.life_loss),
                         step.truncated and not step.terminated)
         c.episode_return[i] += float(reward)
         c.episode_length[i] += 1

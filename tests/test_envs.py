@@ -359,3 +359,25 @@ def test_rewards_are_raw_not_clipped() -> None:
         if terminated or truncated:
             env.reset()
     assert max(rewards) >= 50
+
+
+# --- what the learner takes from a step (shared by training and evaluation) ----------------------
+
+
+def test_learning_reward_clips_only_where_the_protocol_does() -> None:
+    from dqnlab.config import EnvConfig
+    from dqnlab.envs.signals import learning_reward
+
+    clip, raw = EnvConfig(reward_clip=True), EnvConfig(reward_clip=False)
+    assert [learning_reward(clip, r) for r in (-7.0, -0.5, 0.0, 3)] == [-1.0, -0.5, 0.0, 1.0]
+    assert [learning_reward(raw, r) for r in (-7.0, 3)] == [-7.0, 3.0]
+
+
+def test_a_life_loss_ends_the_bootstrap_only_under_nature2015() -> None:
+    from dqnlab.config import EnvConfig
+    from dqnlab.envs.signals import ends_bootstrap
+
+    nature = EnvConfig(**protocol_settings("nature2015"))
+    machado = EnvConfig(**protocol_settings("machado2018"))
+    assert ends_bootstrap(nature, False, True) and not ends_bootstrap(machado, False, True)
+    assert ends_bootstrap(machado, True, False) and not ends_bootstrap(nature, False, False)
