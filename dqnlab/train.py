@@ -1,9 +1,10 @@
 """The training loop: act, store, learn, evaluate, record, checkpoint.
 
 `train(run_dir)` runs (or resumes) the run described by `run_dir/config.json` to its budget. The
-loop is separate from recording (`recorder.py`) and checkpointing (`checkpoint.py`); every stateful
-part has `state_dict()` / `load_state_dict()`, so a resumed run continues exactly: on CPU its final
-progress.csv and eval.csv equal those of an uninterrupted run, wall-clock columns aside.
+loop is separate from what the run writes about itself (`run_log.py`: progress and eval rows,
+status), from the schedules (`schedules.py`) and from checkpoint files (`checkpoint.py`); every
+stateful part has `state_dict()` / `load_state_dict()`, so a resumed run continues exactly: on CPU
+its final progress.csv and eval.csv equal those of an uninterrupted run, wall-clock columns aside.
 """
 
 from __future__ import annotations
@@ -20,37 +21,17 @@ import torch
 
 from dqnlab import checkpoint, rundir
 from dqnlab.agent import Agent
-from dqnlab.config import Config
 from dqnlab.envs import make_env
 from dqnlab.envs.signals import ends_bootstrap, learning_reward
 from dqnlab.envs.vector import Step, make_train_envs
 from dqnlab.evaluate import evaluate
-from dqnlab.progress import ProgressLine
-from dqnlab.recorder import EVAL_COLUMNS, PROGRESS_COLUMNS, CsvLog
 from dqnlab.replay import ReplayBuffer
+from dqnlab.run_log import RunLog
+from dqnlab.schedules import beta_at, epsilon_at
 
 
 class Diverged(RuntimeError):
     """The loss became NaN or infinite."""
-
-
-def epsilon_at(cfg: Config, step: int) -> float:
-    """Uniform random actions during the warm-up (for every variant, so all arms start from the
-    same kind of data), then linear decay from epsilon_start to epsilon_end, then constant."""
-    if step < cfg.agent.min_replay_steps:
-        return 1.0
-    e = cfg.explore
-    if e.epsilon_decay_steps == 0:
-        return e.epsilon_end
-    frac = min(1.0, (step - cfg.agent.min_replay_steps) / e.epsilon_decay_steps)
-    return e.epsilon_start + frac * (e.epsilon_end - e.epsilon_start)
-
-
-def beta_at(cfg: Config, step: int) -> float:
-    """PER importance exponent, annealed linearly over the whole budget."""
-    r = cfg.replay
-    frac = min(1.0, step / cfg.total_steps)
-    return r.importance_exponent_start + frac * (r.importance_exponent_end - r.importance_exponent_start)
 
 
 @dataclass
@@ -63,10 +44,6 @@ class Counters:
     episode_length: list[int] = field(default_factory=lambda: [0])
     wall_time_s: float = 0.0
     evals: int = 0
-    window_returns: list[float] = field(default_factory=list)
-    window_lengths: list[int] = field(default_factory=list)
-    window_loss: list[float] = field(default_factory=list)
-    window_q: list[float] = field(default_factory=list)
 
 
 def env_seed(seed: int, index: int) -> int:
@@ -82,10 +59,6 @@ def resume_seed(seed: int, index: int, step: int) -> int:
     """Seed of the new episode that env copy `index` starts on a resume at `step` when its state
     could not be checkpointed (31 bits: ALE takes C ints)."""
     return int(np.random.SeedSequence([seed, 6, index, step]).generate_state(1)[0] >> 1)
-
-
-def _mean(xs: list[float]) -> float | None:
-    return float(np.mean(xs)) if xs else None
 
 
 def _resolve_device(device: str) -> torch.device:
@@ -124,11 +97,9 @@ class Trainer:
         )
         self.rng = np.random.default_rng([cfg.seed, 3])  # exploration
         self.counters = Counters(episode_return=[0.0] * n, episode_length=[0] * n)
-        self.progress_log = CsvLog(self.run_dir / rundir.PROGRESS, PROGRESS_COLUMNS)
-        self.eval_log = CsvLog(self.run_dir / rundir.EVAL, EVAL_COLUMNS)
+        self.log = RunLog(self.run_dir, cfg, progress=progress)
+        self.line = self.log.line  # the live progress line (should_stop callbacks read eval_return)
         self.checkpoint_dir = self.run_dir / rundir.CHECKPOINT
-        self.line = ProgressLine(cfg.total_steps, enabled=progress)
-        self.last_checkpoint: str | None = None
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -141,13 +112,13 @@ class Trainer:
             "torch_rng": torch.get_rng_state(),
             "envs": self.envs.snapshots(),
             "obs": list(self.obs),
-            "log_offsets": {"progress": self.progress_log.offset(), "eval": self.eval_log.offset()},
+            "log": self.log.state_dict(),
         }
 
     def load_state_dict(self, state: dict) -> None:
-        if "envs" not in state:
-            raise RuntimeError("this checkpoint was written by an older dqnlab (before env.num_envs); "
-                               "delete the run directory's checkpoint/ to start the run again")
+        if not {"envs", "log"} <= state.keys():
+            raise RuntimeError("this checkpoint was written by an older dqnlab; delete the run "
+                               "directory's checkpoint/ to start the run again")
         self.counters = Counters(**state["counters"])
         self.agent.load_state_dict(state["agent"])
         self.replay.load_state_dict(state["replay"])
@@ -165,32 +136,26 @@ class Trainer:
             self.obs[i] = self.envs.reset_copy(i, resume_seed(self.cfg.seed, i, c.step))
             c.episode_return[i], c.episode_length[i] = 0.0, 0
             self.replay.start_episode(i, self.obs[i])
-        self.progress_log.truncate(state["log_offsets"]["progress"])
-        self.eval_log.truncate(state["log_offsets"]["eval"])
+        self.log.load_state_dict(state["log"])
 
     def save_checkpoint(self) -> None:
         path = checkpoint.save(self.checkpoint_dir, self.counters.step, self.state_dict())
-        self.last_checkpoint = str(path.relative_to(self.run_dir))
+        self.log.last_checkpoint = str(path.relative_to(self.run_dir))
 
     def restore(self) -> bool:
         found = checkpoint.load_latest(self.checkpoint_dir)
         if found is None:
-            # No checkpoint: start over, dropping rows a killed first attempt may have written.
-            self.progress_log.truncate(0)
-            self.eval_log.truncate(0)
+            self.log.start_over()
             return False
         state, path = found
         self.load_state_dict(state)
-        self.last_checkpoint = str(path.relative_to(self.run_dir))
+        self.log.last_checkpoint = str(path.relative_to(self.run_dir))
         return True
 
     # -- the loop -------------------------------------------------------------------------------
 
     def _status(self, state: str, **extra) -> None:
-        rundir.write_status(
-            self.run_dir, state, steps_done=self.counters.step, total_steps=self.cfg.total_steps,
-            last_checkpoint=self.last_checkpoint, **extra,
-        )
+        self.log.status(state, self.counters.step, **extra)
 
     def _evaluate(self) -> None:
         c, cfg = self.counters, self.cfg
@@ -199,27 +164,7 @@ class Trainer:
         seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=cfg.eval.episodes)]
         result = evaluate(cfg, self.agent, lambda s: make_env(cfg.env, s, evaluation=True), rng, seeds=seeds)
         c.evals += 1
-        self.eval_log.write(
-            {"step": c.step, "frame": c.step * cfg.env.frame_skip, "wall_time_s": c.wall_time_s, **result}
-        )
-        self.line.note_eval(result["return_mean"])
-
-    def _log_progress(self, sps: float) -> None:
-        c = self.counters
-        self.progress_log.write({
-            "step": c.step,
-            "frame": c.step * self.cfg.env.frame_skip,
-            "episodes": c.episodes,
-            "episode_return": _mean(c.window_returns),
-            "episode_length": _mean(c.window_lengths),
-            "loss": _mean(c.window_loss),
-            "q_mean": _mean(c.window_q),
-            "epsilon": epsilon_at(self.cfg, c.step),
-            "updates": self.agent.updates,
-            "sps": sps,
-            "wall_time_s": c.wall_time_s,
-        })
-        c.window_returns, c.window_lengths, c.window_loss, c.window_q = [], [], [], []
+        self.log.write_eval(c.step, c.wall_time_s, result)
 
     def _record(self, i: int, action: int, step: Step) -> None:
         """Store env copy i's transition in its replay stream; count an episode that ended."""
@@ -234,22 +179,19 @@ class Trainer:
             self.obs[i] = step.next_obs
             return
         c.episodes += 1
-        c.window_returns.append(c.episode_return[i])
-        c.window_lengths.append(c.episode_length[i])
-        self.line.note_return(c.episode_return[i])
+        self.log.episode(c.episode_return[i], c.episode_length[i])
         c.episode_return[i], c.episode_length[i] = 0.0, 0
         self.obs[i] = step.reset_obs
         self.replay.start_episode(i, step.reset_obs)
 
     def _update(self, step: int) -> None:
-        cfg, agent, replay, c = self.cfg, self.agent, self.replay, self.counters
+        cfg, agent, replay = self.cfg, self.agent, self.replay
         batch = replay.sample(cfg.agent.batch_size, beta_at(cfg, step), self.staging)
         upd = agent.update(batch)
         if not math.isfinite(upd.loss):
             raise Diverged(f"loss became {upd.loss} at step {step}")
         replay.update_priorities(batch.indices, upd.priorities)
-        c.window_loss.append(upd.loss)
-        c.window_q.append(upd.q_mean)
+        self.log.update(upd.loss, upd.q_mean)
 
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> str:
         """Train to the budget. Returns "done", or "stopped" when should_stop() asked for a halt
@@ -288,7 +230,10 @@ class Trainer:
             if c.step % cfg.run.log_period_steps == 0 or last:
                 sps = (c.step - step_last) / max(now - t_last, 1e-9)
                 t_last, step_last = now, c.step
-                self._log_progress(sps)
+                self.log.write_progress(
+                    c.step, episodes=c.episodes, epsilon=epsilon_at(cfg, c.step), updates=agent.updates,
+                    sps=sps, wall_time_s=c.wall_time_s,
+                )
             if c.step % cfg.eval.period_steps == 0 or last:
                 self._evaluate()
                 t_prev = time.perf_counter()
