@@ -1,5 +1,7 @@
 """The agent: a thin stateful shell around networks, an optimizer and a loss function that is
-chosen once, at construction, from the config (no component `if` in the hot loop)."""
+chosen once, at construction, from the config and the component registry's hooks (no component
+`if` in the hot loop). What depends on noisy layers the network handles itself: resampling their
+noise (a no-op without them) and mean weights in evaluation mode."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from dqnlab import losses, targets
+from dqnlab import bootstrap, components, losses
 from dqnlab.batch import Batch, TensorBatch
+from dqnlab.components import Bootstrap
 from dqnlab.config import Config
 from dqnlab.networks import QNetwork
 from dqnlab.transfer import BatchTransfer
@@ -31,46 +34,50 @@ def scalar_td_loss(
     target: QNetwork,
     b: TensorBatch,
     *,
-    double: bool,
+    bootstrap: Bootstrap,
     loss_fn: Callable[[torch.Tensor], torch.Tensor],
 ) -> LossOutput:
-    """DQN / Double DQN regression on (n-step) targets."""
+    """Regression of the online Q(s, a) on the (n-step) bootstrap target y [B]."""
     q_tm1 = online(b.obs).q_values
     q_taken = q_tm1.gather(1, b.action[:, None]).squeeze(1)
     with torch.no_grad():
-        q_t = target(b.next_obs).q_values
-        if double:
-            y = targets.double_q_learning_target(b.ret, b.discount, q_t, online(b.next_obs).q_values)
-        else:
-            y = targets.q_learning_target(b.ret, b.discount, q_t)
+        y = bootstrap(online, target, b)
     td = y - q_taken
     return LossOutput(loss_fn(td), td.detach().abs(), q_taken.detach())
 
 
 def categorical_td_loss(
-    online: QNetwork, target: QNetwork, b: TensorBatch, *, double: bool
+    online: QNetwork,
+    target: QNetwork,
+    b: TensorBatch,
+    *,
+    bootstrap: Bootstrap,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
 ) -> LossOutput:
-    """C51: cross-entropy between the projected target distribution and the online logits."""
+    """C51: cross-entropy between the bootstrap target distribution [B, N] and the online logits."""
     out = online(b.obs)
     rows = torch.arange(b.action.shape[0], device=b.action.device)
     logits_tm1 = out.logits[rows, b.action]
     with torch.no_grad():
-        t_out = target(b.next_obs)
-        selector = online(b.next_obs).q_values if double else t_out.q_values
-        target_probs = targets.categorical_q_learning_target(
-            b.ret, b.discount, torch.softmax(t_out.logits, dim=-1), selector, online.support
-        )
-    ce = losses.categorical_cross_entropy(target_probs, logits_tm1)
+        target_probs = bootstrap(online, target, b)
+    ce = loss_fn(target_probs, logits_tm1)
     q_taken = out.q_values.gather(1, b.action[:, None]).squeeze(1)
     return LossOutput(ce, ce.detach(), q_taken.detach())
 
 
+# The TD loss of each head kind (`architecture.HEADS`).
+TD_LOSSES = {"scalar": scalar_td_loss, "categorical": categorical_td_loss}
+
+
 def make_loss_fn(cfg: Config) -> Callable[[QNetwork, QNetwork, TensorBatch], LossOutput]:
-    """Pick the loss once from the config: the only place the components decide the update."""
-    if cfg.network.num_atoms > 1:
-        return functools.partial(categorical_td_loss, double=cfg.agent.double)
+    """Build the update's loss once from the config: the head kind picks the TD loss and its loss
+    function; the `target` component switched on (double, munchausen), if any, the bootstrap.
+    The only place the components decide the update."""
+    head = cfg.network.head
+    hook = components.target_hook(cfg)
+    bootstraps = hook(cfg) if hook is not None else bootstrap.TEXTBOOK
     return functools.partial(
-        scalar_td_loss, double=cfg.agent.double, loss_fn=losses.SCALAR_LOSSES[cfg.agent.loss]
+        TD_LOSSES[head], bootstrap=bootstraps[head], loss_fn=losses.LOSSES[head][cfg.agent.loss]
     )
 
 
@@ -95,7 +102,6 @@ class Agent:
             # One fused kernel instead of a Python loop over parameters: same math, less overhead.
             fused=True,
         )
-        self.noisy = cfg.network.noisy
         self.noise_generator = torch.Generator(device=device)
         self.noise_generator.manual_seed(cfg.seed + 1)
         self.loss_fn = make_loss_fn(cfg)
@@ -109,8 +115,8 @@ class Agent:
 
     @torch.no_grad()
     def q_values(self, obs: np.ndarray, *, evaluation: bool) -> torch.Tensor:
-        """[E, A] Q-values; evaluation uses mean weights (no noise)."""
-        if not (self.noisy and evaluation):
+        """[E, A] Q-values; in evaluation mode noisy layers use their mean weights (no noise)."""
+        if not evaluation:
             return self.online(self._obs_tensor(obs)).q_values
         self.online.eval()
         try:
@@ -129,7 +135,7 @@ class Agent:
         random_actions = rng.integers(0, self.num_actions, size=num)
         if explore.all():
             return random_actions, None
-        if self.noisy and not evaluation:
+        if not evaluation:
             self.online.reset_noise(self.noise_generator)
         q = self.q_values(obs, evaluation=evaluation).cpu().numpy()
         actions = np.where(explore, random_actions, q.argmax(axis=1))
@@ -142,8 +148,7 @@ class Agent:
         random_action = int(rng.integers(0, self.num_actions))
         if explore:
             return random_action
-        if self.noisy:
-            self.online.reset_noise(self.noise_generator)
+        self.online.reset_noise(self.noise_generator)
         with torch.no_grad():
             return int(self.online(self._obs_tensor(obs[None])).q_values.argmax(1)[0])
 
@@ -153,9 +158,9 @@ class Agent:
         return self.transfer.to_device(batch)
 
     def update(self, batch: Batch) -> UpdateInfo:
-        if self.noisy:
-            self.online.reset_noise(self.noise_generator)
-            self.target.reset_noise(self.noise_generator)
+        # Fresh noise for both networks each update (a no-op without noisy layers).
+        self.online.reset_noise(self.noise_generator)
+        self.target.reset_noise(self.noise_generator)
         tb = self.to_tensors(batch)
         out = self.loss_fn(self.online, self.target, tb)
         loss = losses.weighted_mean(out.per_sample, tb.weights)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from dqnlab.components import COMPONENT_NAMES, RAINBOW
 from dqnlab.contract import run_rel_dir
 from dqnlab.errors import ConfigError
 
@@ -48,7 +49,8 @@ class StopFlag:
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", required=True, help="CartPole-v1, Acrobot-v1, MountainCar-v0, MinAtar/Breakout-v1, ALE/Pong-v5, ...")
     p.add_argument("--components", default="dqn", metavar="SPEC",
-                   help="dqn | rainbow | rainbow-no-X | dqn+X+Y | X,Y with X in double, dueling, per, nstep, c51, noisy")
+                   help="dqn | rainbow | rainbow-no-X | dqn+X+Y | X,Y with X in "
+                   f"{', '.join(COMPONENT_NAMES)} (rainbow: {', '.join(RAINBOW)}; see `dqnlab components`)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=None, help="budget in agent steps (default: the preset's); frames = steps * frame_skip")
     p.add_argument("--run-dir", type=Path, default=None, help="default: runs/<env>/<variant>/seed_<seed>")
@@ -105,11 +107,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_components(args: argparse.Namespace) -> int:
     from dqnlab.components import COMPONENTS
 
+    print(f"rainbow = {', '.join(RAINBOW)}; other components are added as +name\n")
     for c in COMPONENTS:
-        sets = ", ".join(f"{k}={v}" for k, v in c.settings.items())
-        print(f"{c.name:8s} {c.paper}\n         sets: {sets}")
-        for line in c.couplings:
-            print(f"         - {line}")
+        print("\n".join(c.describe()))
     return 0
 
 
@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_arguments(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("components", help="list the six components, what they set and their couplings")
+    p = sub.add_parser("components", help="list the components: what each sets, owns, plugs into and excludes")
     p.set_defaults(func=cmd_components)
 
     try:

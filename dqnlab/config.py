@@ -3,6 +3,11 @@
 Every knob is a dataclass field whose `doc` metadata is shown by `dqnlab train --help`; units are
 part of the names (`*_steps` are agent steps, `*_frames` emulator frames). Nothing is global: a run
 is `Config` + seed, and `config.json` in the run directory is `to_dict(config)`.
+
+`Config` is `CoreConfig` plus one section per registered component that owns config fields of its
+own (e.g. `munchausen.tau`): each component module declares its section, the registry collects
+them, and they are shown, overridden and saved like every other field. A new component with its
+own knobs therefore needs no edit here.
 """
 
 from __future__ import annotations
@@ -14,12 +19,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dqnlab import components
 from dqnlab.errors import ConfigError
-
-
-def knob(default: Any, doc: str) -> Any:
-    """A config field with its documentation (shown in `--help`)."""
-    return field(default=default, metadata={"doc": doc})
+from dqnlab.knobs import knob  # noqa: F401 - re-exported: the config's field helper
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,11 @@ class NetworkConfig:
     dueling: bool = knob(False, "dueling head: V(s) + A(s,a) - mean_a A(s,a) (Wang et al. 2016)")
     noisy: bool = knob(False, "factorized Gaussian NoisyLinear layers in the head (Fortunato et al. 2018)")
     noisy_sigma0: float = knob(0.5, "initial noise scale sigma0 of NoisyLinear")
-    num_atoms: int = knob(1, "atoms of the return distribution; 1 = scalar Q (C51 uses 51)")
+    head: str = knob(
+        "scalar", "head kind: scalar (one Q-value per action) | categorical (a distribution over "
+        "num_atoms atoms on [v_min, v_max] per action, Q its mean; set by c51)"
+    )
+    num_atoms: int = knob(1, "atoms of the return distribution: 1 for a scalar head (C51 uses 51)")
     v_min: float = knob(-10.0, "lowest atom of the categorical support")
     v_max: float = knob(10.0, "highest atom of the categorical support")
 
@@ -106,9 +112,11 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
-class Config:
+class CoreConfig:
+    """The fields every run has; `Config` adds the components' own sections."""
+
     variant: str = knob("dqn", "canonical variant name, derived from the components")
-    components: tuple[str, ...] = knob((), "enabled Rainbow components, canonical order")
+    components: tuple[str, ...] = knob((), "enabled components, canonical order")
     preset: str = knob("classic", "hyperparameter preset the config started from")
     seed: int = knob(0, "seed of every random number generator of the run")
     total_steps: int = knob(30_000, "training budget in agent steps")
@@ -123,6 +131,21 @@ class Config:
     @property
     def total_frames(self) -> int:
         return self.total_steps * self.env.frame_skip
+
+
+def _with_component_sections(core: type) -> type:
+    """`core` plus a field `<name>` per component that declares its own config section."""
+    sections = [(name, section, field(default_factory=section)) for name, section in components.config_sections()]
+    cls = dataclasses.make_dataclass(
+        "Config", sections, bases=(core,), frozen=True,
+        namespace={"__doc__": "A run's full config: CoreConfig and the components' own sections."},
+    )
+    cls.__module__ = __name__  # so pickle (sweep workers, SLURM jobs) finds it as dqnlab.config.Config
+    return cls
+
+
+# Built from the registry: a class like any other dataclass (pickled by name, typed fields).
+Config = _with_component_sections(CoreConfig)
 
 
 # ----------------------------------------------------------------------------------------------

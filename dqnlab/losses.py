@@ -1,10 +1,18 @@
 """Per-sample losses as pure functions. The learner weights and averages them (PER importance
-weights multiply the per-sample values before the mean), so every function here returns [B]."""
+weights multiply the per-sample values before the mean), so every function here returns [B].
+
+`LOSSES` is the registry of losses per head kind (`agent.loss` must name one of its head's).
+The functions use tensor methods only, so this module (and the registry that config validation
+reads) imports without torch.
+"""
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 
 def huber(td: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
@@ -19,13 +27,10 @@ def squared(td: torch.Tensor) -> torch.Tensor:
     return 0.5 * td**2
 
 
-SCALAR_LOSSES = {"huber": huber, "mse": squared}
-
-
 def categorical_cross_entropy(target_probs: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     """-sum_i p_target[i] log softmax(logits)[i], the C51 loss. [B, N], [B, N] -> [B]."""
     assert target_probs.shape == logits.shape and logits.ndim == 2
-    return -(target_probs * F.log_softmax(logits, dim=-1)).sum(dim=-1)
+    return -(target_probs * logits.log_softmax(dim=-1)).sum(dim=-1)
 
 
 def weighted_mean(per_sample: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
@@ -34,3 +39,13 @@ def weighted_mean(per_sample: torch.Tensor, weights: torch.Tensor | None) -> tor
         return per_sample.mean()
     assert weights.shape == per_sample.shape
     return (weights * per_sample).mean()
+
+
+SCALAR_LOSSES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"huber": huber, "mse": squared}
+"""Losses of TD errors y - Q(s, a) [B] -> [B], for scalar heads."""
+CATEGORICAL_LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "cross_entropy": categorical_cross_entropy,
+}
+"""Losses of (target distribution [B, N], logits [B, N]) -> [B], for categorical heads."""
+LOSSES: dict[str, dict[str, Callable]] = {"scalar": SCALAR_LOSSES, "categorical": CATEGORICAL_LOSSES}
+"""The losses each head kind takes, by `agent.loss` name."""

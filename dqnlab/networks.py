@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dqnlab.architecture import TORSOS
 from dqnlab.config import NetworkConfig
 
 
@@ -84,26 +85,16 @@ def _linear(noisy: bool, sigma0: float):
 
 
 def build_torso(cfg: NetworkConfig, obs_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
-    """The feature extractor and the size of its output."""
-    if cfg.torso == "mlp":
-        return nn.Flatten(), math.prod(obs_shape)
-    if cfg.torso == "minatar":
-        # Young & Tian 2019 (MinAtar): one 3x3 conv with 16 channels, stride 1.
-        c, h, w = obs_shape
-        return nn.Sequential(nn.Conv2d(c, 16, 3, stride=1), nn.ReLU(), nn.Flatten()), 16 * (h - 2) * (w - 2)
-    if cfg.torso == "nature":
-        # Mnih et al. 2015: 32 8x8/4, 64 4x4/2, 64 3x3/1.
-        c, h, w = obs_shape
-        torso = nn.Sequential(
-            nn.Conv2d(c, 32, 8, stride=4), nn.ReLU(),
-            nn.Conv2d(32, 64, 4, stride=2), nn.ReLU(),
-            nn.Conv2d(64, 64, 3, stride=1), nn.ReLU(),
-            nn.Flatten(),
-        )
-        with torch.no_grad():
-            size = torso(torch.zeros(1, c, h, w)).shape[1]
-        return torso, size
-    raise ValueError(f"unknown torso {cfg.torso!r}")
+    """The feature extractor named by cfg.torso (`architecture.TORSOS`) and its output size."""
+    layers: list[nn.Module] = []
+    channels = obs_shape[0]
+    for out, kernel, stride in TORSOS[cfg.torso].convs:
+        layers += [nn.Conv2d(channels, out, kernel, stride=stride), nn.ReLU()]
+        channels = out
+    torso = nn.Sequential(*layers, nn.Flatten())
+    with torch.no_grad():
+        size = torso(torch.zeros(1, *obs_shape)).shape[1]
+    return torso, size
 
 
 def _mlp(sizes: list[int], linear) -> nn.Sequential:
@@ -113,14 +104,30 @@ def _mlp(sizes: list[int], linear) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def _scalar_output(out: torch.Tensor, support: torch.Tensor | None) -> QOutput:
+    return QOutput(out.squeeze(-1), None)
+
+
+def _categorical_output(out: torch.Tensor, support: torch.Tensor | None) -> QOutput:
+    q = (F.softmax(out, dim=-1) * support).sum(dim=-1)
+    return QOutput(q, out)
+
+
+# What each head kind (`architecture.HEADS`) returns from the [B, A, atoms] head output.
+HEAD_OUTPUTS = {"scalar": _scalar_output, "categorical": _categorical_output}
+
+
 class QNetwork(nn.Module):
     """Torso, then the head. Dueling splits the last hidden layer into value and advantage streams
-    (for the Nature CNN this is Wang et al.'s two 512-unit streams after the convolutions)."""
+    (for the Nature CNN this is Wang et al.'s two 512-unit streams after the convolutions). A
+    scalar head has one output per action, a categorical head num_atoms logits per action."""
 
     def __init__(self, cfg: NetworkConfig, obs_shape: tuple[int, ...], num_actions: int) -> None:
         super().__init__()
+        if cfg.head == "scalar" and cfg.num_atoms != 1:
+            raise ValueError(f"a scalar head has one output per action, not num_atoms={cfg.num_atoms}")
         self.num_actions, self.num_atoms, self.dueling = num_actions, cfg.num_atoms, cfg.dueling
-        self.scale_obs = 1.0 / 255.0 if cfg.torso == "nature" else 1.0
+        self.scale_obs = TORSOS[cfg.torso].obs_scale
         self.torso, features = build_torso(cfg, obs_shape)
         linear = _linear(cfg.noisy, cfg.noisy_sigma0)
         hidden = list(cfg.hidden_sizes)
@@ -133,11 +140,14 @@ class QNetwork(nn.Module):
             self.value = nn.Sequential(
                 _mlp([last, *stream], linear), linear(([last, *stream])[-1], cfg.num_atoms)
             )
-        if cfg.num_atoms > 1:
-            self.register_buffer("support", torch.linspace(cfg.v_min, cfg.v_max, cfg.num_atoms))
+        categorical = cfg.head == "categorical"
+        support = torch.linspace(cfg.v_min, cfg.v_max, cfg.num_atoms) if categorical else None
+        self.register_buffer("support", support)  # a None buffer is not in the state dict
+        self._output = HEAD_OUTPUTS[cfg.head]
         self.noisy_layers = [m for m in self.modules() if isinstance(m, NoisyLinear)]
 
     def reset_noise(self, generator: torch.Generator) -> None:
+        """New noise for the noisy layers; a no-op (no draw) for a network without them."""
         reset_noise(self.noisy_layers, generator)
 
     def forward(self, obs: torch.Tensor) -> QOutput:
@@ -152,7 +162,4 @@ class QNetwork(nn.Module):
             out = value + adv - adv.mean(dim=1, keepdim=True)
         else:
             out = adv
-        if self.num_atoms == 1:
-            return QOutput(out.squeeze(-1), None)
-        q = (F.softmax(out, dim=-1) * self.support).sum(dim=-1)
-        return QOutput(q, out)
+        return self._output(out, self.support)

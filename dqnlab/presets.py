@@ -31,9 +31,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from dqnlab import components as comps
+from dqnlab.architecture import HEADS, TORSOS
 from dqnlab.config import Config, apply_settings
-from dqnlab.envs import env_family, protocol_settings
+from dqnlab.envs import PROTOCOLS, env_family, protocol_settings
+from dqnlab.envs.vector import BACKENDS, check_ale_backend
 from dqnlab.errors import ConfigError
+from dqnlab.losses import LOSSES
 
 PRESETS: dict[str, dict[str, Any]] = {
     "atari": {
@@ -140,7 +143,7 @@ def env_settings(env_id: str, protocol: str | None) -> dict[str, Any]:
         try:
             settings = protocol_settings(name)
         except (KeyError, ValueError):
-            raise ConfigError(f"unknown protocol {name!r}; choose machado2018 or nature2015") from None
+            raise ConfigError(f"unknown protocol {name!r}; choose from {', '.join(PROTOCOLS)}") from None
         for key, value in settings.items():
             out[f"env.{key}"] = value
         out["env.protocol"] = name
@@ -180,22 +183,21 @@ def resolve_config(
 
 
 def validate(cfg: Config) -> None:
-    """Reject configs that cannot run, with a one-line reason."""
+    """Reject configs that cannot run, with a one-line reason. Names are checked against the
+    registries they select from (heads, losses, torsos, vector backends, components)."""
+    net, head = cfg.network, cfg.network.head
+    categorical = head == "categorical"
+    if head not in HEADS:
+        raise ConfigError(f"unknown network.head {head!r}; choose from {', '.join(HEADS)}")
     checks = [
         (cfg.total_steps > 0, f"the budget must be positive, got --steps {cfg.total_steps}"),
         (cfg.seed >= 0, f"the seed must be >= 0, got {cfg.seed}"),
-        (cfg.network.num_atoms >= 1, "network.num_atoms must be >= 1"),
-        (
-            cfg.network.num_atoms == 1 or cfg.network.v_min < cfg.network.v_max,
-            f"c51 needs v_min < v_max, got [{cfg.network.v_min}, {cfg.network.v_max}]",
-        ),
-        (
-            (cfg.network.num_atoms > 1) == (cfg.agent.loss == "cross_entropy"),
-            f"agent.loss={cfg.agent.loss} does not fit a head with {cfg.network.num_atoms} atom(s): "
-            "categorical heads use cross_entropy, scalar heads huber or mse",
-        ),
-        (cfg.agent.loss in ("huber", "mse", "cross_entropy"), f"unknown loss {cfg.agent.loss!r}"),
-        (cfg.network.torso in ("mlp", "minatar", "nature"), f"unknown torso {cfg.network.torso!r}"),
+        (net.num_atoms >= 2 if categorical else net.num_atoms == 1,
+         f"a {head} head needs network.num_atoms {'>= 2' if categorical else '= 1'}, got {net.num_atoms}"),
+        (not categorical or net.v_min < net.v_max, f"a categorical head (c51) needs v_min < v_max, got [{net.v_min}, {net.v_max}]"),
+        (cfg.agent.loss in LOSSES[head], f"agent.loss={cfg.agent.loss} does not fit a {head} head: "
+         f"choose from {', '.join(LOSSES[head])}"),
+        (net.torso in TORSOS, f"unknown torso {net.torso!r}; choose from {', '.join(TORSOS)}"),
         (cfg.replay.n_step >= 1, "replay.n_step must be >= 1"),
         (cfg.replay.capacity >= cfg.agent.batch_size, "replay.capacity must be >= agent.batch_size"),
         (0.0 <= cfg.replay.priority_exponent, "replay.priority_exponent must be >= 0"),
@@ -223,11 +225,9 @@ def validate(cfg: Config) -> None:
             f"({cfg.env.num_envs}): each iteration takes that many steps"),
         (all(math.isfinite(v) for v in (cfg.network.v_min, cfg.network.v_max)), "v_min/v_max must be finite"),
     ]
-    checks.append((cfg.env.vector_backend in ("copies", "ale"),
-                   f"env.vector_backend must be copies or ale, got {cfg.env.vector_backend!r}"))
+    checks.append((cfg.env.vector_backend in BACKENDS,
+                   f"env.vector_backend must be one of {', '.join(BACKENDS)}, got {cfg.env.vector_backend!r}"))
     if cfg.env.vector_backend == "ale":
-        from dqnlab.envs.vector import check_ale_backend
-
         problem = check_ale_backend(cfg.env)
         checks.append((problem is None, problem or ""))
     for ok, message in checks:
@@ -237,3 +237,4 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"components must be in canonical order, got {cfg.components}")
     if cfg.variant != comps.variant_name(cfg.components):
         raise ConfigError(f"variant {cfg.variant!r} does not match components {cfg.components}")
+    comps.check_compatible(cfg)

@@ -12,13 +12,13 @@ from dqnlab.presets import PRESETS, resolve_config
     "spec, expected",
     [
         ("dqn", ()),
-        ("rainbow", C.COMPONENT_NAMES),
+        ("rainbow", C.RAINBOW),
         ("rainbow-no-per", ("double", "dueling", "nstep", "c51", "noisy")),
         ("rainbow-no-per-no-c51", ("double", "dueling", "nstep", "noisy")),
         ("dqn+per+double", ("double", "per")),
         ("c51,double", ("double", "c51")),
         ("noisy", ("noisy",)),
-        ("Rainbow", C.COMPONENT_NAMES),
+        ("Rainbow", C.RAINBOW),
     ],
 )
 def test_grammar(spec, expected):
@@ -39,7 +39,7 @@ def test_every_subset_has_one_canonical_name_that_round_trips():
     for s, name in zip(subsets, names):
         assert C.parse_variant(name) == s
     assert C.variant_name(()) == "dqn"
-    assert C.variant_name(C.COMPONENT_NAMES) == "rainbow"
+    assert C.variant_name(C.RAINBOW) == "rainbow"
     assert C.variant_name(["per", "double"]) == "dqn+double+per"
 
 
@@ -70,7 +70,7 @@ def _flat(cfg):
 
 
 @pytest.mark.parametrize("env", ["CartPole-v1", "MinAtar/Breakout-v1", "ALE/Pong-v5"])
-@pytest.mark.parametrize("removed", C.COMPONENT_NAMES)
+@pytest.mark.parametrize("removed", C.RAINBOW)
 def test_rainbow_minus_x_differs_from_rainbow_only_by_x(env, removed):
     rainbow = _flat(resolve_config(env, "rainbow"))
     arm = _flat(resolve_config(env, f"rainbow-no-{removed}"))

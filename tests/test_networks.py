@@ -50,7 +50,7 @@ def test_dueling_advantages_have_zero_mean_per_state():
 
 
 def test_categorical_head_q_is_mean_of_distribution():
-    cfg = NetworkConfig(hidden_sizes=(16,), num_atoms=5, v_min=-2, v_max=2, dueling=True)
+    cfg = NetworkConfig(hidden_sizes=(16,), head="categorical", num_atoms=5, v_min=-2, v_max=2, dueling=True)
     net = QNetwork(cfg, (3,), 2)
     out = net(torch.randn(7, 3))
     assert out.logits.shape == (7, 2, 5)

@@ -1,0 +1,84 @@
+"""What a component is: a frozen record that its module declares and the registry collects.
+
+Importing a component never imports torch: the registry is read by config resolution, sweep
+planning and `dqnlab components`. A component's torch code (its bootstrap target) is built by its
+`targets` hook, which the agent calls once, at construction.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+    from dqnlab.batch import TensorBatch
+    from dqnlab.config import Config
+    from dqnlab.networks import QNetwork
+
+Bootstrap = Callable[["QNetwork", "QNetwork", "TensorBatch"], "torch.Tensor"]
+"""(online, target, batch) -> what the loss regresses on, computed without gradients: y [B] for a
+scalar head, the projected target distribution [B, N] for a categorical head."""
+
+TargetHook = Callable[["Config"], Mapping[str, Bootstrap]]
+"""Called once, when the agent is built: the component's bootstrap for each head kind it supports."""
+
+SLOTS: tuple[str, ...] = ("target", "head", "sampler", "returns", "exploration")
+"""The parts of the agent a component can plug into."""
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    paper: str
+    slot: str
+    """The part of the agent it changes (one of SLOTS). A `target` component replaces the bootstrap
+    target through `targets`; the others act only through the config fields they set, which the
+    network (head), the replay (sampler, returns) or the schedules (exploration) read."""
+    settings: Mapping[str, Any]
+    """Config fields (dotted keys) and the values they take when the component is on. The first
+    one is its switch (see `is_on`)."""
+    couplings: tuple[str, ...]
+    """What switching the component on implies beyond its own flag, in words (`dqnlab components`)."""
+    targets: TargetHook | None = None
+    """`target` components only: the bootstrap per head kind; a head kind it leaves out is one it
+    cannot serve (declare the component that sets that head in `incompatible`)."""
+    incompatible: Mapping[str, str] = field(default_factory=dict)
+    """Components it cannot run with -> why, in one line; refused when a config is resolved."""
+    config: type | None = None
+    """Its own config section, a frozen dataclass of knobs at `cfg.<name>`: fields that exist only
+    because of this component. None when it only sets fields that others read too."""
+
+    @property
+    def switch(self) -> str:
+        return next(iter(self.settings))
+
+    def is_on(self, cfg: Config) -> bool:
+        """Whether `cfg` switches the component on: its switch field differs from textbook DQN's
+        value, the config default (so `replay.n_step=5` is nstep too, not only the value it sets)."""
+        return _get(cfg, self.switch) != _get(_defaults(type(cfg)), self.switch)
+
+    def describe(self) -> list[str]:
+        """The lines `dqnlab components` prints for it."""
+        lines = [f"{self.name}: {self.paper}", f"    plugs into: {self.slot}",
+                 "    sets: " + ", ".join(f"{k}={v}" for k, v in self.settings.items())]
+        if self.config is not None:
+            owned = ", ".join(f"{self.name}.{k}={v}" for k, v in asdict(self.config()).items())
+            lines.append(f"    owns: {owned}")
+        lines += [f"    - {line}" for line in self.couplings]
+        lines += [f"    incompatible with {other}: {why}" for other, why in self.incompatible.items()]
+        return lines
+
+
+def _get(cfg: Any, key: str) -> Any:
+    for part in key.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
+
+
+@functools.cache
+def _defaults(config_class: type) -> Any:
+    return config_class()

@@ -1,0 +1,48 @@
+"""noisy: NoisyLinear layers whose noise explores (epsilon 0 in training) and that use their mean
+weights in evaluation; off, plain layers, and the noise generator is never touched."""
+
+import numpy as np
+import torch
+from component_parts import agent
+
+from dqnlab import components
+from dqnlab.batch import Batch
+from dqnlab.networks import NoisyLinear
+
+
+def _batch(n: int = 8) -> Batch:
+    rng = np.random.default_rng(0)
+    obs = lambda: rng.standard_normal((n, 4)).astype(np.float32)  # noqa: E731
+    return Batch(np.arange(n), obs(), rng.integers(0, 2, n), np.ones(n, np.float32),
+                 np.full(n, 0.99, np.float32), obs(), None)
+
+
+def test_declared_couplings():
+    comp = components.REGISTRY["noisy"]
+    assert comp.slot == "exploration"
+    a = agent("dqn+noisy")
+    assert a.cfg.explore.epsilon_start == a.cfg.explore.epsilon_end == 0.0
+    assert a.online.noisy_layers and all(isinstance(m, NoisyLinear) for m in a.online.noisy_layers)
+
+
+def test_noise_explores_in_training_and_evaluation_uses_the_mean_weights():
+    a = agent("dqn+noisy")
+    obs = np.random.default_rng(1).standard_normal((5, 4)).astype(np.float32)
+    rng = np.random.default_rng(0)
+    a.act(obs, 0.0, rng)
+    q1 = a.q_values(obs, evaluation=False)
+    a.act(obs, 0.0, rng)  # acting in training resamples the noise
+    assert not torch.equal(q1, a.q_values(obs, evaluation=False))
+    assert torch.equal(a.q_values(obs, evaluation=True), a.q_values(obs, evaluation=True))
+
+
+def test_off_never_draws_noise():
+    a = agent("dqn")
+    assert not a.online.noisy_layers
+    before = a.noise_generator.get_state()
+    rng = np.random.default_rng(0)
+    a.act(np.zeros((3, 4), np.float32), 0.0, rng)
+    a.act_one(np.zeros(4, np.float32), 0.0, rng)
+    a.update(_batch())
+    assert torch.equal(a.noise_generator.get_state(), before)
+    assert a.cfg.explore.epsilon_start == 1.0  # the preset's epsilon-greedy exploration
