@@ -237,4 +237,4 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"components must be in canonical order, got {cfg.components}")
     if cfg.variant != comps.variant_name(cfg.components):
         raise ConfigError(f"variant {cfg.variant!r} does not match components {cfg.components}")
-    comps.check_compatible(cfg)
+    comps.check(cfg)

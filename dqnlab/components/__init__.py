@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMPONENTS", "COMPONENT_NAMES", "RAINBOW", "REGISTRY", "SLOTS", "Bootstrap", "Component",
-    "TargetHook", "add_one", "all_subsets", "canonical", "check_compatible", "config_sections",
+    "TargetHook", "add_one", "all_subsets", "canonical", "check", "config_sections",
     "leave_one_out", "parse_variant", "settings_for", "target_hook", "variant_name",
 ]  # fmt: skip
 
@@ -72,13 +72,17 @@ def settings_for(components: Iterable[str]) -> dict[str, Any]:
     return out
 
 
-def check_compatible(cfg: Config) -> None:
-    """Refuse, with one line, a config that switches on two components that cannot run together."""
+def check(cfg: Config) -> None:
+    """Refuse, with one line, a config that switches on two components that cannot run together,
+    or gives a component that is on values it cannot run with."""
     on = [c for c in COMPONENTS if c.is_on(cfg)]
     for comp in on:
         for other, why in comp.incompatible.items():
             if REGISTRY[other].is_on(cfg):
                 raise ConfigError(f"{comp.name} cannot run with {other}: {why}")
+        problem = comp.check(cfg) if comp.check is not None else None
+        if problem:
+            raise ConfigError(f"{comp.name}: {problem}")
 
 
 def target_hook(cfg: Config) -> TargetHook | None:

@@ -48,6 +48,9 @@ class Component:
     cannot serve (declare the component that sets that head in `incompatible`)."""
     incompatible: Mapping[str, str] = field(default_factory=dict)
     """Components it cannot run with -> why, in one line; refused when a config is resolved."""
+    check: Callable[[Config], str | None] | None = None
+    """When it is on: why `cfg`'s values for it cannot run, in one line (None: they can). For the
+    settings it owns; shared fields are checked by `presets.validate`."""
     config: type | None = None
     """Its own config section, a frozen dataclass of knobs at `cfg.<name>`: fields that exist only
     because of this component. None when it only sets fields that others read too."""
