@@ -34,7 +34,7 @@ __all__ = [
 ]  # fmt: skip
 
 # Canonical order: Rainbow's six, then the others. Registering a component is adding its module here.
-MODULES: tuple[str, ...] = ("double", "dueling", "per", "nstep", "c51", "noisy")
+MODULES: tuple[str, ...] = ("double", "dueling", "per", "nstep", "c51", "noisy", "munchausen")
 
 COMPONENTS: tuple[Component, ...] = tuple(importlib.import_module(f"{__name__}.{m}").COMPONENT for m in MODULES)
 REGISTRY: dict[str, Component] = {c.name: c for c in COMPONENTS}
