@@ -70,7 +70,7 @@ class Component:
                  "    sets: " + ", ".join(f"{k}={v}" for k, v in self.settings.items())]
         if self.config is not None:
             owned = ", ".join(f"{self.name}.{k}={v}" for k, v in asdict(self.config()).items())
-            lines.append(f"    owns: {owned}")
+            lines.append(f"    owns (defaults): {owned}")
         lines += [f"    - {line}" for line in self.couplings]
         lines += [f"    incompatible with {other}: {why}" for other, why in self.incompatible.items()]
         return lines

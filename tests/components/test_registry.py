@@ -74,3 +74,15 @@ def test_the_registry_imports_without_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_the_components_command_lists_every_registered_component():
+    from run_helpers import run_cli
+
+    out = run_cli("components")
+    assert out.returncode == 0, out.stderr
+    for comp in components.COMPONENTS:
+        assert f"{comp.name}: {comp.paper}" in out.stdout
+        for other, why in comp.incompatible.items():
+            assert f"incompatible with {other}: {why}" in out.stdout
+    assert "rainbow = double, dueling, per, nstep, c51, noisy" in out.stdout
