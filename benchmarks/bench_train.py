@@ -109,7 +109,7 @@ BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("act", ("agent.py:act", "agent.py:act_one")),
     ("env", ("wrappers.py:step", "wrappers.py:reset", "core.py:step", "core.py:reset")),
     ("evaluate", ("evaluate.py:evaluate",)),
-    ("checkpoint+logs", ("train.py:save_checkpoint", "train.py:_log_progress", "train.py:_status")),
+    ("checkpoint+logs", ("train.py:save_checkpoint", "run_log.py:write_progress", "train.py:_status")),
 )
 
 
