@@ -57,9 +57,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default=None, help="atari | classic | minatar (default: the env's family)")
     p.add_argument("--protocol", default=None, help="Atari only: machado2018 (default) | nature2015")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override any config field (type-checked); repeatable; keys below")
+                   help="override a config field (type-checked); repeatable; keys below. A "
+                        "component's switch (marked below) is refused: components are chosen "
+                        "by --components, so a run is never labelled with the wrong variant")
     p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for small nets)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads, >= 1 (1 is fastest for small nets)")
     p.add_argument("--quiet", action="store_true", help="no live progress line")
 
 

@@ -296,9 +296,12 @@ def from_dict(data: Mapping[str, Any]) -> Config:
 
 
 def help_text() -> str:
-    """Every `--set` key with its type, default and doc, for `--help`."""
+    """Every `--set` key with its type, default and doc, for `--help`; a component's switch is
+    marked: it is chosen by `--components` and refused by `--set` when it would disagree."""
+    switches = components.switch_keys()
     lines = []
     for key, tp, default, doc in iter_fields():
         default_s = "" if default is dataclasses.MISSING else f" [{default}]"
-        lines.append(f"  {key} ({type_name(tp)}){default_s}: {doc}")
+        mark = f" (the switch of {switches[key]}: use --components)" if key in switches else ""
+        lines.append(f"  {key} ({type_name(tp)}){default_s}: {doc}{mark}")
     return "\n".join(lines)

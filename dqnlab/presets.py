@@ -189,6 +189,7 @@ def validate(cfg: Config) -> None:
     categorical = head == "categorical"
     if head not in HEADS:
         raise ConfigError(f"unknown network.head {head!r}; choose from {', '.join(HEADS)}")
+    comps.check_switches(cfg)  # first: an override behind a variant's back is named as such
     checks = [
         (cfg.total_steps > 0, f"the budget must be positive, got --steps {cfg.total_steps}"),
         (cfg.seed >= 0, f"the seed must be >= 0, got {cfg.seed}"),

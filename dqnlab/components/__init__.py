@@ -15,6 +15,7 @@ registered beyond them are written `+name` (`rainbow-no-c51+munchausen`), and th
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Iterable
 from itertools import combinations
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMPONENTS", "COMPONENT_NAMES", "RAINBOW", "REGISTRY", "SLOTS", "Bootstrap", "Component",
-    "TargetHook", "add_one", "all_subsets", "canonical", "check", "config_sections",
-    "leave_one_out", "parse_variant", "settings_for", "target_hook", "variant_name",
+    "TargetHook", "add_one", "all_subsets", "canonical", "check", "check_switches", "config_sections",
+    "leave_one_out", "parse_variant", "settings_for", "switch_keys", "target_hook", "variant_name",
 ]  # fmt: skip
 
 # Canonical order: Rainbow's six, then the others. Registering a component is adding its module here.
@@ -72,9 +73,35 @@ def settings_for(components: Iterable[str]) -> dict[str, Any]:
     return out
 
 
+def switch_keys() -> dict[str, str]:
+    """Config key -> the component it switches (each component's first setting). These keys are
+    set only through the variant's name (`--components`, a sweep's variants); every other key a
+    component sets or owns is a parameter and stays settable (`network.num_atoms`,
+    `replay.priority_exponent`, `network.noisy_sigma0`, `munchausen.tau`, ...)."""
+    return {c.switch: c.name for c in COMPONENTS}
+
+
+def check_switches(cfg: Config) -> None:
+    """Refuse, with one line, a config whose switches disagree with the components it names: an
+    override (`--set agent.double=true` on `dqn`) must not run one variant under another's name.
+    A switch may still take another "on" value (`replay.n_step=5` with nstep named)."""
+    named = set(cfg.components)
+    for comp in COMPONENTS:
+        if comp.is_on(cfg) != (comp.name in named):
+            value = functools.reduce(getattr, comp.switch.split("."), cfg)
+            turns = "on" if comp.is_on(cfg) else "off"
+            raise ConfigError(
+                f"{comp.switch}={value} switches {comp.name} {turns} behind the variant's name "
+                f"{cfg.variant}: choose components with --components (a sweep's variants), not "
+                "--set or overrides"
+            )
+
+
 def check(cfg: Config) -> None:
-    """Refuse, with one line, a config that switches on two components that cannot run together,
-    or gives a component that is on values it cannot run with."""
+    """Refuse, with one line, a config whose switches disagree with its named components, that
+    switches on two components that cannot run together, or gives a component that is on values
+    it cannot run with."""
+    check_switches(cfg)
     on = [c for c in COMPONENTS if c.is_on(cfg)]
     for comp in on:
         for other, why in comp.incompatible.items():

@@ -5,6 +5,7 @@ import pytest
 from component_parts import trainer
 
 from dqnlab import components
+from dqnlab.errors import ConfigError
 
 
 def test_declared_as_the_returns():
@@ -25,8 +26,13 @@ def test_the_replay_accumulates_n_rewards_and_discounts_by_gamma_n(tmp_path, spe
 
 
 def test_a_component_switched_by_a_value_other_than_its_own_is_still_on():
+    from dqnlab.config import apply_settings
     from dqnlab.presets import resolve_config
 
     comp = components.REGISTRY["nstep"]
-    assert comp.is_on(resolve_config("CartPole-v1", "dqn", overrides={"replay.n_step": "5"}))
-    assert not comp.is_on(resolve_config("CartPole-v1", "dqn"))
+    dqn = resolve_config("CartPole-v1", "dqn")
+    assert comp.is_on(apply_settings(dqn, {"replay.n_step": 5})) and not comp.is_on(dqn)
+    # So `--set replay.n_step=5` is another n for nstep, and nstep behind dqn's back on dqn.
+    assert resolve_config("CartPole-v1", "dqn+nstep", overrides={"replay.n_step": "5"}).replay.n_step == 5
+    with pytest.raises(ConfigError, match="replay.n_step=5 switches nstep on"):
+        resolve_config("CartPole-v1", "dqn", overrides={"replay.n_step": "5"})

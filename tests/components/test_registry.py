@@ -2,6 +2,7 @@
 head-kind registries agree; `rainbow` and the ablation grids are Hessel et al.'s six, whatever else
 is registered."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -42,6 +43,64 @@ def test_target_components_exclude_each_other_and_serve_every_head_they_allow(co
     for head in set(architecture.HEADS) - served:  # a head it leaves out is refused with the head's component
         setters = [c.name for c in components.COMPONENTS if c.settings.get("network.head") == head]
         assert setters and all(s in comp.incompatible for s in setters)
+
+
+# -- a component's switch is set by its name only (issue 10, item 1) ---------------------------
+
+
+def _on_values(comp):
+    """A config's settings that switch `comp` on, as --set values."""
+    return {k: ",".join(map(str, v)) if isinstance(v, tuple) else str(v) for k, v in comp.settings.items()}
+
+
+@pytest.mark.parametrize("comp", components.COMPONENTS, ids=lambda c: c.name)
+def test_a_switch_set_behind_the_variants_name_is_refused_both_ways(comp):
+    assert components.switch_keys()[comp.switch] == comp.name
+    # On behind dqn's back (with whatever else it would need, so only the switch can be refused).
+    with pytest.raises(ConfigError, match=rf"{comp.switch}=.* switches {comp.name} on .*--components"):
+        resolve_config("CartPole-v1", "dqn", overrides=_on_values(comp))
+    # Off behind dqn+X's back: the switch at textbook DQN's value.
+    off = {comp.switch: str(get_path(Config(), comp.switch))}
+    with pytest.raises(ConfigError, match=rf"switches {comp.name} off .*dqn\+{comp.name}"):
+        resolve_config("CartPole-v1", f"dqn+{comp.name}", overrides=off)
+    # Setting it to the value the name gives it already changes nothing, and is accepted.
+    named = resolve_config("CartPole-v1", f"dqn+{comp.name}")
+    same = {comp.switch: _on_values(comp)[comp.switch]}
+    assert resolve_config("CartPole-v1", f"dqn+{comp.name}", overrides=same) == named
+
+
+@pytest.mark.parametrize("comp", components.COMPONENTS, ids=lambda c: c.name)
+def test_a_components_other_keys_are_parameters_and_stay_settable(comp):
+    """Every key a component sets besides its switch, and every knob of its own section, can be
+    --set with the component on; the result still carries the component's name."""
+    params = [k for k in comp.settings if k != comp.switch]
+    if comp.config is not None:
+        params += [f"{comp.name}.{f.name}" for f in dataclasses.fields(comp.config)
+                   if f"{comp.name}.{f.name}" != comp.switch]
+    base = resolve_config("CartPole-v1", f"dqn+{comp.name}")
+    for key in params:
+        value = get_path(base, key)
+        cfg = resolve_config("CartPole-v1", f"dqn+{comp.name}", overrides={key: value})
+        assert cfg == base and cfg.variant == f"dqn+{comp.name}", key
+    assert set(params).isdisjoint(components.switch_keys())
+
+
+@pytest.mark.parametrize("key, value", [
+    ("replay.priority_exponent", "0.7"), ("network.noisy_sigma0", "0.1"), ("munchausen.tau", "0.05"),
+    ("network.num_atoms", "21"), ("replay.n_step", "5"),
+])
+def test_tuning_a_component_keeps_its_name(key, value):
+    spec = {"replay": "dqn+per+nstep", "network": "dqn+c51+noisy", "munchausen": "dqn+munchausen"}
+    cfg = resolve_config("CartPole-v1", spec[key.split(".")[0]], overrides={key: value})
+    assert str(get_path(cfg, key)) == value and cfg.variant == spec[key.split(".")[0]]
+
+
+def test_train_help_marks_every_switch():
+    from dqnlab.config import help_text
+
+    text = help_text()
+    for key, name in components.switch_keys().items():
+        assert f"  {key} (" in text and f"(the switch of {name}: use --components)" in text
 
 
 def test_the_head_kind_registries_agree():
