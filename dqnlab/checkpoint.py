@@ -1,11 +1,17 @@
 """Checkpoints: the full training state in one file per save, written atomically; the two newest
-are kept, and loading falls back to the older one when the newest is unreadable."""
+are kept, and loading falls back to the older one when the newest is unreadable.
+
+An unreadable checkpoint is never deleted or overwritten: it is moved into `corrupt-<time>/` beside
+the others (for a post-mortem), with one line on stderr saying which and what happens next (resuming
+from an older one, or, when every one is unreadable, starting the run again from step 0).
+"""
 
 from __future__ import annotations
 
 import io
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +41,34 @@ def save(directory: Path, step: int, state: dict[str, Any]) -> Path:
 
 
 def load_latest(directory: Path) -> tuple[dict[str, Any], Path] | None:
-    """The newest readable checkpoint, or None if there is none."""
-    for _, path in _checkpoints(Path(directory)):
+    """The newest readable checkpoint, or None if there is none (or none is readable)."""
+    directory = Path(directory)
+    bad: list[tuple[Path, str]] = []
+    for _, path in _checkpoints(directory):
         try:
             # Our own files: they hold numpy arrays and RNG states, so not weights-only.
-            return torch.load(path, map_location="cpu", weights_only=False), path
+            state = torch.load(path, map_location="cpu", weights_only=False)
         except Exception as e:  # noqa: BLE001 - any unreadable file means: try the previous one
-            print(f"dqnlab: checkpoint {path.name} is unreadable ({type(e).__name__}); "
-                  "falling back to the previous one", file=sys.stderr)
+            bad.append((path, type(e).__name__))
+            continue
+        if bad:
+            print(f"dqnlab: {_set_aside(directory, bad)}; resuming from {path.name}", file=sys.stderr)
+        return state, path
+    if bad:
+        print(f"dqnlab: every checkpoint is unreadable: {_set_aside(directory, bad)}; the run starts "
+              "again from step 0", file=sys.stderr)
     return None
+
+
+def _set_aside(directory: Path, bad: list[tuple[Path, str]]) -> str:
+    """Move unreadable checkpoints into a fresh corrupt-<time>/ folder; returns what was done."""
+    aside = directory / time.strftime("corrupt-%Y%m%d-%H%M%S")
+    n = 0
+    while aside.exists():  # two set-asides within a second
+        n += 1
+        aside = aside.with_name(f"{aside.name.split('.')[0]}.{n}")
+    aside.mkdir()
+    for path, _ in bad:
+        path.rename(aside / path.name)
+    names = ", ".join(f"{p.name} ({why})" for p, why in bad)
+    return f"{names} in {directory} moved to {aside.name}/"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from dqnlab.components import COMPONENT_NAMES, RAINBOW
 from dqnlab.contract import run_rel_dir
@@ -18,6 +20,14 @@ EXIT_USAGE = 2
 def _die(message: str) -> int:
     print(f"dqnlab: error: {message}", file=sys.stderr)
     return EXIT_USAGE
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (argparse prints the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
 
 
 def default_run_dir(env_id: str, variant: str, seed: int) -> Path:
@@ -76,26 +86,42 @@ def resolve_from_args(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import torch
+    from dqnlab import devices, rundir, runlock
 
-    from dqnlab import rundir
-    from dqnlab.train import train
-
+    # Every check comes before the first write; the lock is taken before the run directory is
+    # written and held until training ends (a second `train` of the same directory exits 2).
+    held = contextlib.ExitStack()
     try:
         cfg = resolve_from_args(args)
+        devices.check(args.device)
+        if args.threads < 1:
+            raise ConfigError(f"--threads must be >= 1, got {args.threads}")
         run_dir = args.run_dir or default_run_dir(cfg.env.id, cfg.variant, cfg.seed)
-        if args.device.startswith("cuda") and not torch.cuda.is_available():
-            raise ConfigError("--device cuda requested but CUDA is not available")
+        rundir.check(cfg, run_dir)
+        held.enter_context(runlock.hold(run_dir))
         resumed = rundir.prepare(cfg, run_dir)
     except ConfigError as e:
+        held.close()
         return _die(str(e))
-    torch.set_num_threads(max(1, args.threads))
+    with held:
+        return _train(args, cfg, run_dir, resumed)
+
+
+def _train(args: argparse.Namespace, cfg, run_dir: Path, resumed: bool) -> int:
+    import torch
+
+    from dqnlab.train import train
+
+    torch.set_num_threads(args.threads)
     print(f"dqnlab: {'resuming' if resumed else 'starting'} {cfg.variant} on {cfg.env.id} "
           f"(seed {cfg.seed}, {cfg.total_steps:,} steps = {cfg.total_frames:,} frames) in {run_dir}",
           file=sys.stderr)
     stop = StopFlag()
     stop.install()
-    result = train(run_dir, device=args.device, should_stop=stop, progress=None if not args.quiet else False)
+    try:
+        result = train(run_dir, device=args.device, should_stop=stop, progress=None if not args.quiet else False)
+    except Exception:  # noqa: BLE001 - train() recorded it in status.json and printed one line
+        return 1
     if result == "stopped":
         print(f"dqnlab: stopped at a checkpoint; run the same command to resume ({run_dir})", file=sys.stderr)
         return 128 + (stop.signum or signal.SIGTERM)
@@ -127,7 +153,7 @@ def _analysis_module():
 def build_parser() -> argparse.ArgumentParser:
     from dqnlab.config import help_text
 
-    parser = argparse.ArgumentParser(prog="dqnlab", description=__doc__)
+    parser = Parser(prog="dqnlab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser(
@@ -143,9 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     try:
         from dqnlab.sweep import cli as sweep_cli
-    except ImportError:
-        sweep_cli = None
-    if sweep_cli is not None:
+    except ImportError as e:  # say why, rather than dropping the commands from the CLI
+        for name in ("sweep", "status"):
+            p = sub.add_parser(name, help=f"unavailable: {e}")
+            p.set_defaults(func=lambda args, e=e: _die(f"sweeps are unavailable: {e}"))
+    else:
         sweep_cli.add_subcommands(sub)
 
     p = sub.add_parser("analyze", help="figures and tables from sweep or run directories")
@@ -166,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(func(args) or 0)
     except ConfigError as e:
         return _die(str(e))
+    except KeyboardInterrupt:  # a second Ctrl-C: given up at once, no checkpoint
+        print("dqnlab: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
 
 
 if __name__ == "__main__":

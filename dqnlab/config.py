@@ -13,6 +13,7 @@ own knobs therefore needs no edit here.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Iterator, Mapping
@@ -101,6 +102,11 @@ class ExploreConfig:
 @dataclass(frozen=True)
 class EvalConfig:
     period_steps: int = knob(2_500, "agent steps between evaluations (one is always run at the end)")
+    max_steps: int | None = knob(
+        None, "step budget of one evaluation, in agent steps over all its episodes (Dopamine's "
+        "evaluation_steps); episodes still running when it is spent are cut there and count as "
+        "truncated; None = no budget beyond the episode caps"
+    )
     episodes: int = knob(10, "episodes per evaluation")
     epsilon: float = knob(0.001, "evaluation epsilon")
 
@@ -183,9 +189,12 @@ def parse_value(key: str, raw: Any) -> Any:
     """Convert `raw` (a string from the command line, or a Python value) to the type of `key`."""
     tp = leaf_type(key)
     try:
-        return _coerce(tp, raw)
+        value = _coerce(tp, raw)
     except (TypeError, ValueError) as e:
         raise ConfigError(f"bad value for {key} (expects {type_name(tp)}): {raw!r}") from e
+    if any(isinstance(v, float) and not math.isfinite(v) for v in (value if isinstance(value, tuple) else (value,))):
+        raise ConfigError(f"bad value for {key}: {raw!r} is not finite")  # no knob means inf or nan
+    return value
 
 
 def _coerce(tp: Any, raw: Any) -> Any:

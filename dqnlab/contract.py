@@ -30,6 +30,8 @@ STATUS = "status.json"
 PROGRESS = "progress.csv"
 EVAL = "eval.csv"
 CHECKPOINT = "checkpoint"
+LOCK = ".lock"
+"""Held (fcntl) by the process training the run; holds that process's pid, host and start time."""
 MANIFEST = "sweep.json"
 """A sweep directory's manifest."""
 

@@ -6,6 +6,11 @@ predicted Q(s_t, a_t) and the discounted return actually obtained from s_t, sum_
 the units the agent learns (clipped rewards where the protocol clips). Where the learner treats a
 life loss as terminal, the realized return stops there too, as the agent's own Q does. Episodes cut
 by a time limit yield returns that are biased low; they are counted in `truncated_episodes`.
+
+An evaluation is bounded by a step budget, `eval.max_steps` agent steps over all its episodes (as
+Dopamine bounds its evaluation phase): when the budget is spent the episodes still running are cut
+there, like a time limit (their return so far is their score; they count as truncated). It polls
+`should_stop` at every step and gives up (returns None) when asked to.
 """
 
 from __future__ import annotations
@@ -38,8 +43,10 @@ def evaluate(
     rng: np.random.Generator,
     *,
     seeds: list[int],
-) -> dict[str, float]:
-    """Run len(seeds) episodes, env i seeded with seeds[i]; return the eval.csv columns."""
+    should_stop: Callable[[], bool] = lambda: False,
+) -> dict[str, float] | None:
+    """Run len(seeds) episodes, env i seeded with seeds[i]; return the eval.csv columns, or None
+    if should_stop() became true first."""
     start = time.perf_counter()
     envs = [make_env(s) for s in seeds]
     obs = [env.reset(seed=s)[0] for env, s in zip(envs, seeds)]
@@ -49,7 +56,19 @@ def evaluate(
     learn_rewards: list[list[float]] = [[] for _ in envs]
     cuts: list[list[bool]] = [[] for _ in envs]
     truncated = 0
+    budget = cfg.eval.max_steps
     while live:
+        if should_stop():
+            for env in (envs[i] for i in live):
+                env.close()
+            return None
+        if budget is not None and budget < len(live):  # the budget is spent: cut them here
+            truncated += len(live)
+            for env in (envs[i] for i in live):
+                env.close()
+            break
+        if budget is not None:
+            budget -= len(live)
         actions, q = agent.act(np.stack([obs[i] for i in live]), cfg.eval.epsilon, rng, evaluation=True)
         if q is None:  # every action random: Q is still needed for the overestimation measure
             q_all = agent.q_values(np.stack([obs[i] for i in live]), evaluation=True).cpu().numpy()

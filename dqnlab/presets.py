@@ -56,6 +56,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "explore.epsilon_decay_steps": 62_500,
         "eval.period_steps": 250_000,
         "eval.episodes": 10,
+        "eval.max_steps": 125_000,  # Dopamine's evaluation phase (its Atari evaluation_steps)
         "eval.epsilon": 0.001,
         "run.log_period_steps": 10_000,
         "run.checkpoint_period_steps": 250_000,
@@ -182,6 +183,28 @@ def resolve_config(
     return cfg
 
 
+# The side of the square frames a family's observations have (None: a vector, not an image).
+_FRAME_SIDE = {"classic": lambda env: None, "minatar": lambda env: 10, "atari": lambda env: env.screen_size}
+
+
+def fits_observation(cfg: Config) -> tuple[bool, str]:
+    """Whether the torso can read the env's observations: a conv torso needs images at least as
+    large as its conv stack consumes (Nature's needs 36x36), an MLP reads anything flattened."""
+    torso = TORSOS.get(cfg.network.torso)
+    if torso is None or not torso.convs:
+        return True, ""
+    side = _FRAME_SIDE[cfg.env.family](cfg.env)
+    need = 1
+    for _, kernel, stride in reversed(torso.convs):  # smallest input giving a 1x1 output
+        need = (need - 1) * stride + kernel
+    if side is None:
+        return False, (f"network.torso={cfg.network.torso} needs image observations, and "
+                       f"{cfg.env.id} gives vectors (preset {cfg.preset}): use network.torso=mlp "
+                       "or the env's own preset")
+    return side >= need, (f"network.torso={cfg.network.torso} needs frames of at least {need}x{need}; "
+                          f"{cfg.env.id} gives {side}x{side}")
+
+
 def validate(cfg: Config) -> None:
     """Reject configs that cannot run, with a one-line reason. Names are checked against the
     registries they select from (heads, losses, torsos, vector backends, components)."""
@@ -220,7 +243,7 @@ def validate(cfg: Config) -> None:
         (cfg.run.checkpoint_period_steps >= 0, "run.checkpoint_period_steps must be >= 0"),
         (cfg.env.frame_stack >= 1 and cfg.env.frame_skip >= 1, "frame_stack and frame_skip must be >= 1"),
         (cfg.env.num_envs >= 1, "env.num_envs must be >= 1"),
-        (all(n % cfg.env.num_envs == 0 for n in (
+        (cfg.env.num_envs < 1 or all(n % cfg.env.num_envs == 0 for n in (
             cfg.total_steps, cfg.eval.period_steps, cfg.run.log_period_steps, cfg.run.checkpoint_period_steps,
         )), f"total_steps and the eval, log and checkpoint periods must be multiples of env.num_envs "
             f"({cfg.env.num_envs}): each iteration takes that many steps"),
@@ -231,6 +254,11 @@ def validate(cfg: Config) -> None:
     if cfg.env.vector_backend == "ale":
         problem = check_ale_backend(cfg.env)
         checks.append((problem is None, problem or ""))
+    checks += [
+        (cfg.eval.max_steps is None or cfg.eval.max_steps >= cfg.eval.episodes,
+         f"eval.max_steps must be >= eval.episodes ({cfg.eval.episodes}): every episode needs a step"),
+        fits_observation(cfg),
+    ]
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)

@@ -7,6 +7,7 @@ the logs back to the checkpoint and rewrites exactly the rows an uninterrupted r
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,11 @@ class Window:
     q: list[float] = field(default_factory=list)
 
 
+HEARTBEAT_S = 30.0
+"""A running run rewrites status.json at least this often (its `updated` time is the heartbeat
+`dqnlab status` reads to tell a live run from a dead one on another machine)."""
+
+
 def _mean(xs: list[float]) -> float | None:
     return float(np.mean(xs)) if xs else None
 
@@ -41,6 +47,7 @@ class RunLog:
         self.line = ProgressLine(cfg.total_steps, enabled=progress)
         self.window = Window()
         self.last_checkpoint: str | None = None
+        self._last_status = time.monotonic()
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -72,10 +79,22 @@ class RunLog:
         self.line.note_eval(result["return_mean"])
 
     def status(self, state: str, steps_done: int, **extra: Any) -> None:
-        rundir.write_status(
-            self.run_dir, state, steps_done=steps_done, total_steps=self.cfg.total_steps,
-            last_checkpoint=self.last_checkpoint, **extra,
-        )
+        rundir.write_status(self.run_dir, state, **self._status_fields(steps_done), **extra)
+        self._last_status = time.monotonic()
+
+    def beat(self, steps_done: int) -> None:
+        """The heartbeat: status.json rewritten as `running` if HEARTBEAT_S have passed since it
+        was last written (cheap to call every step)."""
+        if time.monotonic() - self._last_status >= HEARTBEAT_S:
+            self.status("running", steps_done)
+
+    def failed(self, steps_done: int, error: str) -> bool:
+        """Record the run's failure (rundir.mark_failed); True if this call recorded it."""
+        return rundir.mark_failed(self.run_dir, error, **self._status_fields(steps_done))
+
+    def _status_fields(self, steps_done: int) -> dict[str, Any]:
+        return {"steps_done": steps_done, "total_steps": self.cfg.total_steps,
+                "last_checkpoint": self.last_checkpoint}
 
     # -- checkpointing --------------------------------------------------------------------------
 

@@ -13,19 +13,36 @@ from typing import Any
 
 from dqnlab import __version__
 from dqnlab.config import Config, from_dict, to_dict
-from dqnlab.contract import CHECKPOINT, CONFIG, EVAL, PROGRESS, STATUS  # noqa: F401 - re-exported
+from dqnlab.contract import CHECKPOINT, CONFIG, EVAL, LOCK, PROGRESS, STATUS  # noqa: F401 - re-exported
 from dqnlab.errors import ConfigError
 
 
 def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def umask() -> int:
+    """The process's umask, read without changing it where Linux allows (os.umask can only read it
+    by setting it, for a moment, for every thread)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over `path`."""
+    """Write to a temporary file in the same directory, fsync, then rename over `path`. The file
+    gets the permissions of any new file (0666 less the umask), not mkstemp's private 0600, so
+    colleagues sharing a cluster's scratch can read results when the umask lets them."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -77,13 +94,38 @@ def read_config(run_dir: Path) -> Config:
     return from_dict(json.loads(path.read_text()))
 
 
-def prepare(cfg: Config, run_dir: Path) -> bool:
-    """Create the run directory with config.json first, or check an existing one holds the same
-    config. Returns True if the directory already existed (a resume)."""
+def check_creatable(path: Path, what: str) -> None:
+    """Refuse, with one line, a directory path that cannot be created or used: an existing file
+    there or above it, or a parent this user may not write."""
+    path = Path(path)
+    if path.exists():
+        if not path.is_dir():
+            raise ConfigError(f"{what} {path} exists and is not a directory")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise ConfigError(f"{what} {path} is not writable")
+        return
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(f"{what} {path}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{what} {path}: cannot create it, {parent} is not writable")
+
+
+def check(cfg: Config, run_dir: Path) -> bool:
+    """What `prepare` would do, without writing anything: True if `run_dir` holds this config (a
+    resume), False if it is absent or empty (a new run); ConfigError with one line otherwise."""
     run_dir = Path(run_dir)
+    check_creatable(run_dir, "run directory")
     path = run_dir / CONFIG
     if path.exists():
-        stored = json.loads(path.read_text())
+        try:
+            stored = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"{path} is unreadable ({type(e).__name__}); use another --run-dir") from None
+        if not isinstance(stored, dict):
+            raise ConfigError(f"{path} does not hold a config; use another --run-dir")
         stored.pop("meta", None)
         if stored != to_dict(cfg):
             diff = sorted(_diff_keys(stored, to_dict(cfg)))
@@ -92,9 +134,18 @@ def prepare(cfg: Config, run_dir: Path) -> bool:
                 "use another --run-dir"
             )
         return True
-    if run_dir.exists() and any(run_dir.iterdir()):
+    if run_dir.exists() and any(p.name != LOCK for p in run_dir.iterdir()):
         raise ConfigError(f"{run_dir} exists, is not empty and holds no {CONFIG}")
-    atomic_write_json(path, config_record(cfg))
+    return False
+
+
+def prepare(cfg: Config, run_dir: Path) -> bool:
+    """Create the run directory with config.json first, or check an existing one holds the same
+    config. Returns True if the directory already existed (a resume)."""
+    run_dir = Path(run_dir)
+    if check(cfg, run_dir):
+        return True
+    atomic_write_json(run_dir / CONFIG, config_record(cfg))
     write_status(run_dir, "pending", steps_done=0, total_steps=cfg.total_steps)
     return False
 
@@ -128,10 +179,11 @@ def write_status(run_dir: Path, state: str, **fields: Any) -> None:
     atomic_write_json(Path(run_dir) / STATUS, status)
 
 
-def mark_failed(run_dir: Path, error: str) -> bool:
-    """Record a failure unless one is recorded already (the training loop records its own, with the
-    step; this keeps that first error). Returns True if it recorded this one."""
+def mark_failed(run_dir: Path, error: str, **fields: Any) -> bool:
+    """Record a failure (with `fields`, e.g. the step) unless one is recorded already: the first
+    writer (the training loop, with its step) wins over the callers around it. Returns True if it
+    recorded this one."""
     if read_status(run_dir).get("state") == "failed":
         return False
-    write_status(run_dir, "failed", error=error)
+    write_status(run_dir, "failed", error=error, **fields)
     return True

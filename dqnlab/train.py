@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dqnlab import checkpoint, rundir
+from dqnlab import checkpoint, devices, rundir, runlock
 from dqnlab.agent import Agent
 from dqnlab.envs import make_env
 from dqnlab.envs.signals import ends_bootstrap, learning_reward
@@ -44,6 +44,9 @@ class Counters:
     episode_length: list[int] = field(default_factory=lambda: [0])
     wall_time_s: float = 0.0
     evals: int = 0
+    eval_due: bool = False
+    """An evaluation is due at `step` and not yet written: set when it falls due, cleared when its
+    row is written; a run stopped during it evaluates again first when it resumes."""
 
 
 def env_seed(seed: int, index: int) -> int:
@@ -61,20 +64,11 @@ def resume_seed(seed: int, index: int, step: int) -> int:
     return int(np.random.SeedSequence([seed, 6, index, step]).generate_state(1)[0] >> 1)
 
 
-def _resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda requested but CUDA is not available")
-    return dev
-
-
 class Trainer:
     def __init__(self, run_dir: Path, *, device: str = "cpu", progress: bool | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.cfg = cfg = rundir.read_config(self.run_dir)
-        self.device = _resolve_device(device)
+        self.device = devices.resolve(device)
         n = cfg.env.num_envs
         self.envs = make_train_envs(cfg.env, [env_seed(cfg.seed, i) for i in range(n)])
         self.obs = self.envs.reset()
@@ -157,14 +151,26 @@ class Trainer:
     def _status(self, state: str, **extra) -> None:
         self.log.status(state, self.counters.step, **extra)
 
-    def _evaluate(self) -> None:
+    def _evaluate(self, should_stop: Callable[[], bool]) -> bool:
+        """The evaluation due now; False if should_stop() interrupted it (nothing is written)."""
         c, cfg = self.counters, self.cfg
-        # Eval randomness depends only on (seed, eval index): evaluating never perturbs training.
+        # Eval randomness depends only on (seed, eval index): evaluating never perturbs training,
+        # and an evaluation interrupted by a stop is the same when it is run again.
         rng = np.random.default_rng([cfg.seed, 4, c.evals])
         seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=cfg.eval.episodes)]
-        result = evaluate(cfg, self.agent, lambda s: make_env(cfg.env, s, evaluation=True), rng, seeds=seeds)
+
+        def poll() -> bool:  # every evaluation step: a heartbeat, then the stop check
+            self.log.beat(c.step)
+            return should_stop()
+
+        result = evaluate(cfg, self.agent, lambda s: make_env(cfg.env, s, evaluation=True), rng,
+                          seeds=seeds, should_stop=poll)
+        if result is None:
+            return False
         c.evals += 1
+        c.eval_due = False
         self.log.write_eval(c.step, c.wall_time_s, result)
+        return True
 
     def _record(self, i: int, action: int, step: Step) -> None:
         """Store env copy i's transition in its replay stream; count an episode that ended."""
@@ -193,14 +199,43 @@ class Trainer:
         replay.update_priorities(batch.indices, upd.priorities)
         self.log.update(upd.loss, upd.q_mean)
 
+    def _boundary(self, should_stop: Callable[[], bool], epsilon: float) -> bool:
+        """After a step: the evaluation due, the progress line, the checkpoint, the stop check.
+        Returns True if the run stops here; it has saved a checkpoint at this step first. Each
+        phase honours a stop: an evaluation polls should_stop at every one of its steps, and a stop
+        asked while a checkpoint was being written is taken at once (no second checkpoint)."""
+        c, cfg = self.counters, self.cfg
+        last = c.step == cfg.total_steps
+        if c.eval_due and not self._evaluate(should_stop):
+            self.save_checkpoint()  # eval_due stays set: the resumed run evaluates first
+            return True
+        self.line.update(c.step, epsilon)
+        stop = should_stop()
+        period = cfg.run.checkpoint_period_steps
+        if (period and c.step % period == 0) or last or stop:
+            self.save_checkpoint()
+            self._status("running" if not last else "done")
+            stop = stop or (not last and should_stop())
+        return stop and not last
+
+    def _stopped(self) -> str:
+        self.line.close()
+        self._status("pending", note="stopped; rerun the same command to resume")
+        return "stopped"
+
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> str:
         """Train to the budget. Returns "done", or "stopped" when should_stop() asked for a halt
         (a checkpoint was written first)."""
         cfg, c, agent = self.cfg, self.counters, self.agent
         a_cfg = cfg.agent
-        ckpt_period = cfg.run.checkpoint_period_steps
         n = cfg.env.num_envs
         self._status("running")
+        # A stop asked while the run was being loaded: its checkpoint is still the latest state.
+        if should_stop():
+            return self._stopped()
+        # Stopped during an evaluation: evaluate again (same seeds) before the next step.
+        if c.eval_due and self._boundary(should_stop, epsilon_at(cfg, c.step)):
+            return self._stopped()
         t_last, step_last = time.perf_counter(), c.step
         t_prev = t_last
         while c.step < cfg.total_steps:
@@ -225,6 +260,7 @@ class Trainer:
             now = time.perf_counter()
             c.wall_time_s += now - t_prev
             t_prev = now
+            self.log.beat(c.step)
             last = c.step == cfg.total_steps
             # The periods below are multiples of num_envs (validated), so `%` sees every one.
             if c.step % cfg.run.log_period_steps == 0 or last:
@@ -235,18 +271,11 @@ class Trainer:
                     sps=sps, wall_time_s=c.wall_time_s,
                 )
             if c.step % cfg.eval.period_steps == 0 or last:
-                self._evaluate()
-                t_prev = time.perf_counter()
-            self.line.update(c.step, epsilon)
-            stop = should_stop()
-            if (ckpt_period and c.step % ckpt_period == 0) or last or stop:
-                self.save_checkpoint()
-                self._status("running" if not last else "done")
-                t_prev = time.perf_counter()
-            if stop and not last:
-                self.line.close()
-                self._status("pending", note="stopped; rerun the same command to resume")
-                return "stopped"
+                c.eval_due = True
+            stopped = self._boundary(should_stop, epsilon)
+            t_prev = time.perf_counter()  # evaluations and checkpoints are not training time
+            if stopped:
+                return self._stopped()
         self.line.close()
         self._status("done")
         return "done"
@@ -259,17 +288,28 @@ def train(
     should_stop: Callable[[], bool] = lambda: False,
     progress: bool | None = None,
 ) -> str:
-    """Run or resume the run in `run_dir` (which must hold config.json). Marks it failed, with the
-    reason, if training raises; returns "done" or "stopped"."""
+    """Run or resume the run in `run_dir` (which must hold config.json), holding its lock
+    (`runlock.hold`: RunDirBusy if another process trains it). Marks it failed, with the reason
+    and one line on stderr, if anything raises (building the envs and agent, loading the
+    checkpoint, training); returns "done" or "stopped"."""
     status = rundir.read_status(run_dir)
     if status.get("state") == "done" and status.get("steps_done", 0) >= status.get("total_steps", 1):
         return "done"
-    trainer = Trainer(run_dir, device=device, progress=progress)
-    trainer.restore()
-    try:
-        return trainer.run(should_stop)
-    except Exception as e:
-        trainer.line.close()
-        trainer._status("failed", error=f"{type(e).__name__}: {e}")
-        print(f"dqnlab: run {run_dir} failed: {type(e).__name__}: {e}", file=sys.stderr)
-        raise
+    with runlock.hold(run_dir):
+        if status.get("state") == "failed":  # a retry: this attempt's outcome replaces the error
+            rundir.write_status(run_dir, "pending", error=None)
+        trainer = None
+        try:
+            trainer = Trainer(run_dir, device=device, progress=progress)
+            trainer.restore()
+            return trainer.run(should_stop)
+        except Exception as e:
+            error = f"{type(e).__name__}: {e}"
+            if trainer is not None:
+                trainer.line.close()
+                recorded = trainer.log.failed(trainer.counters.step, error)
+            else:
+                recorded = rundir.mark_failed(run_dir, error)
+            if recorded:
+                print(f"dqnlab: run {run_dir} failed: {error}", file=sys.stderr)
+            raise

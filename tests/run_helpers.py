@@ -4,7 +4,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -66,3 +67,29 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str, poll_
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
         time.sleep(poll_s)
+
+
+@contextmanager
+def stop_at_step(step: int) -> Iterator[Callable[[], bool]]:
+    """A should_stop for `train` / `run_one` that asks for a stop at the boundary of agent step
+    `step` (after that step's evaluation, if one is due). The loop polls should_stop at every step,
+    during evaluations and after writing a checkpoint, so it reads the trainer's step rather than
+    counting calls. Only for the trainers built inside the block."""
+    from dqnlab.train import Trainer
+
+    seen: dict[str, Trainer] = {}
+    run = Trainer.run
+
+    def remember(self, should_stop):
+        seen["trainer"] = self
+        return run(self, should_stop)
+
+    def should_stop() -> bool:
+        trainer = seen.get("trainer")
+        return trainer is not None and trainer.counters.step == step and not trainer.counters.eval_due
+
+    Trainer.run = remember
+    try:
+        yield should_stop
+    finally:
+        Trainer.run = run

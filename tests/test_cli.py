@@ -108,3 +108,30 @@ def test_help_lists_every_config_key():
     assert proc.returncode == 0
     for key in ("replay.priority_exponent", "network.noisy_sigma0", "agent.target_update_period_steps"):
         assert key in proc.stdout
+
+
+def test_a_diverging_run_is_one_line_exit_1_and_marked_failed(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = run_cli("train", "--env", "CartPole-v1", "--steps", "600", "--run-dir", str(run_dir),
+                   "--quiet", "--set", "agent.learning_rate=1e30", "--set", "network.hidden_sizes=16",
+                   "--set", "agent.min_replay_steps=100", timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0].startswith("dqnlab: starting") and len(lines) == 2
+    assert lines[1].startswith(f"dqnlab: run {run_dir} failed: Diverged: loss became")
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "failed" and status["error"].startswith("Diverged") and status["steps_done"] > 0
+
+
+def test_a_failure_before_the_loop_is_marked_failed_under_plain_train(tmp_path, monkeypatch, capsys):
+    from dqnlab import train
+
+    def broken(*args, **kwargs):
+        raise OSError("no such env")
+
+    monkeypatch.setattr(train.Trainer, "__init__", broken)
+    run_dir = tmp_path / "run"
+    assert main(["train", "--env", "CartPole-v1", "--steps", "100", "--run-dir", str(run_dir), "--quiet"]) == 1
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "failed" and status["error"] == "OSError: no such env"
+    assert capsys.readouterr().err.count("failed: OSError: no such env") == 1

@@ -7,7 +7,7 @@ import sys
 import time
 
 import pytest
-from run_helpers import ROOT, assert_same_logs
+from run_helpers import ROOT, assert_same_logs, stop_at_step
 
 from dqnlab import rundir
 from dqnlab.cli import build_parser, main, resolve_from_args
@@ -30,14 +30,9 @@ def test_stop_and_resume_equals_uninterrupted(tmp_path, tiny, spec):
     assert main(_args(tmp_path / "full", tiny, spec)) == 0
     # Interrupted: stop after 333 steps (not on a checkpoint or log boundary), then resume.
     interrupted = tmp_path / "cut"
-    calls = {"n": 0}
-
-    def stop_once():
-        calls["n"] += 1
-        return calls["n"] == 333
-
     _prepare(interrupted, tiny, spec)
-    assert train(interrupted, should_stop=stop_once, progress=False) == "stopped"
+    with stop_at_step(333) as stop_once:
+        assert train(interrupted, should_stop=stop_once, progress=False) == "stopped"
     assert rundir.read_status(interrupted)["steps_done"] == 333
     assert train(interrupted, progress=False) == "done"
     assert_same_logs(tmp_path / "full", interrupted)
@@ -74,18 +69,15 @@ def test_corrupt_latest_checkpoint_falls_back_to_previous(tmp_path, tiny):
     assert main(_args(tmp_path / "full", tiny)) == 0
     cut = tmp_path / "cut"
     _prepare(cut, tiny)
-    calls = {"n": 0}
-
-    def stop():
-        calls["n"] += 1
-        return calls["n"] == 700
-
-    assert train(cut, should_stop=stop, progress=False) == "stopped"
+    with stop_at_step(700) as stop:
+        assert train(cut, should_stop=stop, progress=False) == "stopped"
     ckpts = sorted((cut / "checkpoint").glob("step_*.pt"))
     assert [p.name for p in ckpts][-1].endswith("700.pt") and len(ckpts) == 2
     ckpts[-1].write_bytes(b"garbage")  # a torn newest checkpoint
     assert train(cut, progress=False) == "done"
     assert_same_logs(tmp_path / "full", cut)
+    aside = list((cut / "checkpoint").glob("corrupt-*/*.pt"))  # kept for a post-mortem
+    assert [p.name for p in aside] == [ckpts[-1].name] and aside[0].read_bytes() == b"garbage"
 
 
 def test_env_without_snapshot_resumes_with_a_new_episode(tmp_path, tiny):
@@ -93,12 +85,7 @@ def test_env_without_snapshot_resumes_with_a_new_episode(tmp_path, tiny):
     args = ["train", "--env", "LunarLander-v3", "--steps", "400", "--run-dir", str(tmp_path / "ll"),
             "--quiet", *tiny]
     rundir.prepare(resolve_from_args(build_parser().parse_args(args)), tmp_path / "ll")
-    calls = {"n": 0}
-
-    def stop():
-        calls["n"] += 1
-        return calls["n"] == 150
-
-    assert train(tmp_path / "ll", should_stop=stop, progress=False) == "stopped"
+    with stop_at_step(150) as stop:
+        assert train(tmp_path / "ll", should_stop=stop, progress=False) == "stopped"
     assert train(tmp_path / "ll", progress=False) == "done"
     assert rundir.read_status(tmp_path / "ll")["steps_done"] == 400

@@ -5,7 +5,7 @@ import importlib.util
 import numpy as np
 import pandas as pd
 import pytest
-from run_helpers import assert_same_logs, run_cli
+from run_helpers import assert_same_logs, run_cli, stop_at_step
 
 from dqnlab import rundir
 from dqnlab.cli import build_parser, main, resolve_from_args
@@ -70,13 +70,8 @@ def test_stop_and_resume_with_several_envs_equals_uninterrupted(tmp_path, tiny):
     assert main(_args(tmp_path / "full", tiny, 4)) == 0
     cut = tmp_path / "cut"
     rundir.prepare(resolve_from_args(build_parser().parse_args(_args(cut, tiny, 4))), cut)
-    calls = {"n": 0}
-
-    def stop_once():
-        calls["n"] += 1
-        return calls["n"] == 83  # iteration 83 = step 332: not on a checkpoint or log boundary
-
-    assert train(cut, should_stop=stop_once, progress=False) == "stopped"
+    with stop_at_step(332) as stop_once:  # iteration 83: not on a checkpoint or log boundary
+        assert train(cut, should_stop=stop_once, progress=False) == "stopped"
     assert rundir.read_status(cut)["steps_done"] == 332
     assert train(cut, progress=False) == "done"
     assert_same_logs(tmp_path / "full", cut)
@@ -129,13 +124,8 @@ def test_ale_vector_backend_trains_and_resumes_with_new_episodes(tmp_path, tiny)
             "--set", "env.max_episode_frames=400", "--set", "env.num_envs=2",
             "--set", "env.vector_backend=ale"]
     rundir.prepare(resolve_from_args(build_parser().parse_args(args)), run_dir)
-    calls = {"n": 0}
-
-    def stop():
-        calls["n"] += 1
-        return calls["n"] == 75
-
-    assert train(run_dir, should_stop=stop, progress=False) == "stopped"
+    with stop_at_step(150) as stop:
+        assert train(run_dir, should_stop=stop, progress=False) == "stopped"
     assert rundir.read_status(run_dir)["steps_done"] == 150
     assert train(run_dir, progress=False) == "done"
     progress = pd.read_csv(run_dir / "progress.csv")

@@ -2,22 +2,20 @@
 
 `run_one` trains or resumes a run from its directory (a pure config on disk, never a pickled
 model), never raises for a failing run (training marks it failed with the reason, so the sweep goes
-on), and holds an advisory lock so two launches of the same sweep never train one run twice.
+on), and holds the run directory's lock (`runlock.hold`, the one `dqnlab train` holds) so two
+launches, or a launch and a `dqnlab train`, never train one run at once.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from dqnlab import rundir
+from dqnlab import rundir, runlock
 
-LOCK = ".lock"
 #: Outcomes of run_one: finished, stopped at a checkpoint, failed (see status.json), locked by
 #: another process.
 OUTCOMES = ("done", "stopped", "failed", "busy")
@@ -34,29 +32,6 @@ class RunOptions:
     """wandb group, so the runs of one sweep sit together."""
 
 
-@contextmanager
-def run_lock(run_dir: Path) -> Iterator[bool]:
-    """Yield True if this process holds the run's lock. Filesystems without flock (some network
-    mounts) yield True: the lock is a convenience, the run directory stays the source of truth."""
-    try:
-        fd = os.open(Path(run_dir) / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:
-        yield True
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        except OSError:
-            yield True
-            return
-        yield True
-    finally:
-        os.close(fd)
-
-
 def run_one(
     run_dir: str | Path,
     options: RunOptions,
@@ -66,8 +41,10 @@ def run_one(
     from dqnlab.train import train  # torch is imported here, after the worker set its threads
 
     run_dir = Path(run_dir)
-    with run_lock(run_dir) as owned:
-        if not owned:
+    with ExitStack() as held:
+        try:
+            held.enter_context(runlock.hold(run_dir))
+        except runlock.RunDirBusy:
             return "busy"
         logger = None
         if options.wandb_project:
@@ -83,7 +60,7 @@ def run_one(
         try:
             return train(run_dir, device=options.device, should_stop=should_stop, progress=False)
         except Exception as e:  # noqa: BLE001 - a failing run must not stop the sweep
-            # train() marks failures inside its loop; errors before it (env creation) land here.
+            # train() records and reports its own failures; this catches the rest (e.g. wandb).
             if rundir.mark_failed(run_dir, f"{type(e).__name__}: {e}"):
                 print(f"dqnlab: run {run_dir} failed: {type(e).__name__}: {e}", file=sys.stderr)
             return "failed"

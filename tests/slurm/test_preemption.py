@@ -64,18 +64,23 @@ def handlers():
 @pytest.fixture
 def signal_at(monkeypatch):
     """signal_at(step, *signals): the job's training loop receives `signals` once, at agent step
-    `step` of the run's first attempt (sent from its should_stop poll, which the loop calls once
-    per step, at the step boundary)."""
+    `step` of the run's first attempt: sent from the should_stop poll at that step's boundary, after
+    the step's evaluation (the loop also polls during evaluations and after writing a checkpoint,
+    so the poll reads the trainer's step rather than counting calls)."""
+    from dqnlab.train import Trainer
 
     def install(step: int, *signals: int) -> None:
-        sent = []
+        sent, trainer = [], {}
+        run = Trainer.run
+
+        def remember(self, should_stop):
+            trainer["now"] = self
+            return run(self, should_stop)
 
         def run_one_with_signal(run_dir, options, should_stop):
-            calls = {"n": 0}
-
             def poll() -> bool:
-                calls["n"] += 1
-                if calls["n"] == step and not sent:
+                counters = trainer["now"].counters if "now" in trainer else None
+                if counters is not None and counters.step == step and not counters.eval_due and not sent:
                     sent.append(step)
                     for sig in signals:
                         os.kill(os.getpid(), sig)
@@ -83,6 +88,7 @@ def signal_at(monkeypatch):
 
             return run_one(run_dir, options, poll)
 
+        monkeypatch.setattr(Trainer, "run", remember)
         monkeypatch.setattr(slurm_job, "run_one", run_one_with_signal)
 
     return install
