@@ -118,9 +118,88 @@ def test_manifest_written_and_compared(tmp_path):
     stored = json.loads((tmp_path / "s" / runs[0].rel_dir / "config.json").read_text())
     assert stored["total_steps"] == 400
     fewer = small(steps=400, seeds=1)
-    grid.prepare(fewer, grid.expand(fewer), tmp_path / "s", force=True)
+    grid.prepare(fewer, grid.expand(fewer), tmp_path / "s", force=True)  # exactly this grid
     assert not (tmp_path / "s" / "CartPole-v1/dqn/seed_1").exists()  # dropped from the grid
     assert (tmp_path / "s" / "CartPole-v1/dqn/seed_0/config.json").exists()
+
+
+def _mark_done(sweep_dir: Path, rel: str) -> None:
+    from dqnlab import rundir
+
+    rundir.write_status(sweep_dir / rel, "done", steps_done=300, total_steps=300)
+
+
+def test_a_grid_that_grows_or_a_part_of_it_needs_no_force(tmp_path):
+    sweep_dir = tmp_path / "s"
+    grid.prepare(small(), grid.expand(small()), sweep_dir)
+    _mark_done(sweep_dir, "CartPole-v1/dqn/seed_0")
+    more = small(seeds=3, variants=("dqn", "rainbow", "dqn+per"))  # seeds and a variant added
+    plan_ = grid.prepare(more, grid.expand(more), sweep_dir)
+    assert plan_ is not None and not plan_.replaces and len(plan_.kept) == 4 and len(plan_.added) == 5
+    manifest = json.loads((sweep_dir / "sweep.json").read_text())
+    assert manifest["definition"]["seeds"] == [0, 1, 2] and len(manifest["runs"]) == 9
+    # A part of it (the first seed) trains alone; the manifest and the other runs stay.
+    part = small(seeds=1)
+    plan_ = grid.prepare(part, grid.expand(part), sweep_dir)
+    assert not plan_.replaces and plan_.deleted == () and len(plan_.dropped) == 7
+    assert json.loads((sweep_dir / "sweep.json").read_text()) == manifest
+    assert rundir_state(sweep_dir, "CartPole-v1/dqn/seed_0") == "done"
+
+
+def rundir_state(sweep_dir: Path, rel: str) -> str:
+    from dqnlab import rundir
+
+    return rundir.read_status(sweep_dir / rel)["state"]
+
+
+def test_replacing_runs_needs_force_and_finished_ones_delete_finished(tmp_path, capsys):
+    sweep_dir = tmp_path / "s"
+    grid.prepare(small(), grid.expand(small()), sweep_dir)
+    _mark_done(sweep_dir, "CartPole-v1/dqn/seed_0")
+    other = small(steps=400, seeds=1, variants=("dqn",))  # changes one run, drops three
+    with pytest.raises(ConfigError, match=r"would delete 4 run\(s\), 1 of them finished .*--force"):
+        grid.prepare(other, grid.expand(other), sweep_dir)
+    with pytest.raises(ConfigError, match=r"--force would delete 1 finished run\(s\) .*seed_0.*--delete-finished"):
+        grid.prepare(other, grid.expand(other), sweep_dir, force=True)
+    assert rundir_state(sweep_dir, "CartPole-v1/dqn/seed_0") == "done"  # refused: nothing deleted
+    # --dry-run lists every deletion, with --force or without.
+    experiment = tmp_path / "other.py"
+    experiment.write_text("from dqnlab.sweep import Sweep\nSWEEP = Sweep(name='t', envs=('CartPole-v1',), "
+                          "variants=('dqn', 'rainbow'), seeds=2, steps=300)\n")
+    assert main(["sweep", str(experiment), "--sweep-dir", str(sweep_dir), "--dry-run", "--steps", "400",
+                 "--seeds", "1", "--variants", "dqn"]) == 0
+    out = capsys.readouterr().out
+    assert "deletes 4 run(s), 1 of them finished" in out
+    for rel in ("CartPole-v1/dqn/seed_0 (done, config changed", "CartPole-v1/dqn/seed_1 (pending, not in",
+                "CartPole-v1/rainbow/seed_0", "CartPole-v1/rainbow/seed_1"):
+        assert f"  delete: {rel}" in out
+    grid.prepare(other, grid.expand(other), sweep_dir, force=True, delete_finished=True)
+    assert "deleting CartPole-v1/dqn/seed_0 (done)" in capsys.readouterr().out
+    assert sorted(p.name for p in (sweep_dir / "CartPole-v1").iterdir()) == ["dqn"]
+    assert [p.name for p in (sweep_dir / "CartPole-v1/dqn").iterdir()] == ["seed_0"]
+    assert rundir_state(sweep_dir, "CartPole-v1/dqn/seed_0") == "pending"  # starts over
+
+
+def test_a_run_in_use_is_never_deleted(tmp_path):
+    import subprocess
+    import sys
+
+    sweep_dir = tmp_path / "s"
+    grid.prepare(small(), grid.expand(small()), sweep_dir)
+    code = ("import time; from dqnlab import runlock\n"
+            f"with runlock.hold({str(sweep_dir / 'CartPole-v1/rainbow/seed_1')!r}):\n"
+            " print('held', flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                              env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        fewer = small(variants=("dqn",))
+        with pytest.raises(ConfigError, match=f"cannot delete CartPole-v1/rainbow/seed_1: it is in use by pid {holder.pid}"):
+            grid.prepare(fewer, grid.expand(fewer), sweep_dir, force=True)
+        assert (sweep_dir / "CartPole-v1/rainbow/seed_0").is_dir()  # checked before deleting any
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_refuses_a_non_sweep_directory(tmp_path):
@@ -224,7 +303,8 @@ def test_every_registered_executor_follows_the_protocol():
         if name == "slurm":
             pytest.importorskip("submitit")
         ex = executors.create(name, settings.get(name))
-        ex.check()
+        if name != "slurm":  # slurm's check asks for a cluster: tests/test_bad_input.py
+            ex.check("cpu")
         assert ex.help and ex.device == "cpu" and ex.busy(Path("nowhere"), ["a/b/seed_0"]) == set()
         assert ex.parallelism(3)[0] >= 1
     with pytest.raises(ConfigError, match="unknown executor 'nope'; choose from local, slurm, debug"):

@@ -12,11 +12,13 @@ SWEEP_EPILOG = """\
 examples:
   dqnlab sweep experiments/classic_ablation.py --sweep-dir results/classic_ablation
   dqnlab sweep experiments/classic_ablation.py --full --dry-run
-  dqnlab sweep experiments/atari_ablation.py --subset atari5 --executor slurm --profile slurm/profiles/example.toml
+  dqnlab sweep experiments/atari_ablation.py --subset atari5 --executor slurm --profile slurm/profiles/example_gpu.toml
   dqnlab status results/classic_ablation
 
 Run the same command again to resume: done runs are skipped, unfinished ones resume from their
-checkpoints, failed ones rerun only with --retry-failed.
+checkpoints, failed ones rerun only with --retry-failed. A grid that grows (more seeds, envs,
+variants) or a part of the directory's grid needs nothing more; replacing runs needs --force
+(--dry-run lists them), and deleting finished runs also --delete-finished.
 """
 
 
@@ -47,7 +49,10 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--retry-failed", action="store_true", help="rerun failed runs (from their last checkpoint)")
     p.add_argument("--force", action="store_true",
                    help="replace a sweep dir made from a different definition: changed runs start over, "
-                        "runs no longer in the grid are deleted")
+                        "runs no longer in the grid are deleted (--dry-run lists them); "
+                        "not needed to add seeds, envs or variants")
+    p.add_argument("--delete-finished", action="store_true",
+                   help="with --force: confirm that finished runs may be deleted too")
     p.add_argument("--workers", type=int, default=None, help="local executor: parallel runs (default: one per core)")
     p.add_argument("--device", default=None,
                    help="cpu | cuda | auto (default: cpu; with slurm the profile's)")
@@ -78,7 +83,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     result = launch(
         args.experiment, sweep_dir=args.sweep_dir, grid_options=grid_options, executor=executor,
         device=args.device, wandb_project=args.wandb, dry_run=args.dry_run,
-        retry_failed=args.retry_failed, force=args.force,
+        retry_failed=args.retry_failed, force=args.force, delete_finished=args.delete_finished,
     )
     return result.exit_code
 
@@ -88,8 +93,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     states = st.collect(args.sweep_dir)
     print(st.format_table(states))
-    failed = st.counts(states)["failed"]
-    if failed:
-        print(f"dqnlab: {failed} run(s) failed; rerun the sweep with --retry-failed to retry",
+    c = st.counts(states)
+    if c["stale"]:
+        print(f"dqnlab: {c['stale']} run(s) stale: marked running, but no process trains them "
+              "(killed?); run the sweep again to resume them", file=sys.stderr)
+    if c["failed"]:
+        print(f"dqnlab: {c['failed']} run(s) failed; rerun the sweep with --retry-failed to retry",
               file=sys.stderr)
-    return 1 if failed else 0
+    return 1 if c["failed"] else 0

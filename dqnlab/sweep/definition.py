@@ -106,7 +106,11 @@ def expand_variants(spec: str | Sequence[str]) -> list[str]:
         if item in GENERATORS:
             names = expand_variants(item)
         else:
-            names = [comps.variant_name(comps.parse_variant(item))]
+            try:
+                names = [comps.variant_name(comps.parse_variant(item))]
+            except ConfigError as e:  # perhaps a misspelled generator: name them too
+                raise ConfigError(f"bad variant {item!r} ({e}); a variant is dqn, rainbow, "
+                                  f"rainbow-no-X, dqn+X+Y, or a generator: {', '.join(GENERATORS)}") from None
         out += [n for n in names if n not in out]
     if not out:
         raise ConfigError("the sweep has no variants")

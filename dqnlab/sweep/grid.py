@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from dqnlab import rundir
 from dqnlab.config import Config, to_dict
 from dqnlab.contract import MANIFEST, run_rel_dir
 from dqnlab.errors import ConfigError
 from dqnlab.presets import family_of, resolve_config
+from dqnlab.sweep import changes
 from dqnlab.sweep.definition import Sweep
 
 
@@ -74,55 +76,46 @@ def read_manifest(sweep_dir: Path) -> dict[str, Any] | None:
         raise ConfigError(f"{path} is not valid JSON ({e}); remove it or use another --sweep-dir") from None
 
 
-def _normalized(data: dict[str, Any]) -> Any:
-    # JSON round trip: tuples become lists, so a fresh manifest compares equal to a stored one.
-    return json.loads(json.dumps({k: data.get(k) for k in ("definition", "runs")}))
+def changes_for(sweep_dir: Path, new: dict[str, Any], *, force: bool = False) -> changes.Changes | None:
+    """What launching the manifest `new` into `sweep_dir` changes; None for a new sweep directory.
+    Refuses a directory that holds something else than a sweep."""
+    sweep_dir = Path(sweep_dir)
+    rundir.check_creatable(sweep_dir, "sweep directory")
+    old = read_manifest(sweep_dir)
+    if old is None:
+        if sweep_dir.exists() and any(sweep_dir.iterdir()):
+            raise ConfigError(f"{sweep_dir} exists, is not empty and holds no {MANIFEST}")
+        return None
+    if not isinstance(old, dict):
+        raise ConfigError(f"{sweep_dir / MANIFEST} is not a sweep manifest; use another --sweep-dir")
+    return changes.plan(sweep_dir, old, new, force=force)
 
 
-def manifest_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Human-readable reasons why two manifests describe different sweeps (empty if the same)."""
-    a, b = _normalized(old), _normalized(new)
-    if a == b:
-        return []
-    reasons = []
-    for key in sorted(set(a["definition"] or {}) | set(b["definition"] or {})):
-        if (a["definition"] or {}).get(key) != (b["definition"] or {}).get(key):
-            reasons.append(key)
-    if not reasons:
-        reasons.append("run configs (the presets or the code changed)")
-    return reasons
-
-
-def prepare(sweep: Sweep, runs: list[Run], sweep_dir: Path, *, force: bool = False) -> None:
-    """Write the manifest and every run's config.json (rundir.prepare), or check that an existing
-    sweep directory holds this same sweep. With `force`, a changed definition is accepted: runs
-    whose stored config differs are started over and runs the new grid drops are removed."""
+def prepare(sweep: Sweep, runs: list[Run], sweep_dir: Path, *, force: bool = False,
+            delete_finished: bool = False, out: TextIO | None = None) -> changes.Changes | None:
+    """Write the manifest and every run's config.json (rundir.prepare), after checking that
+    nothing would be lost (`changes`: a grid that grows or a part of the directory's grid goes
+    ahead; replacing the sweep needs `force`, deleting finished runs `delete_finished`). Every
+    check comes before the first write. Returns what changed (None for a new directory)."""
     sweep_dir = Path(sweep_dir)
     new = manifest(sweep, runs)
-    old = read_manifest(sweep_dir)
-    if old is not None and not force:
-        diff = manifest_differences(old, new)
-        if diff:
-            raise ConfigError(
-                f"{sweep_dir} holds a different sweep (differs in {', '.join(diff)}); "
-                "use another --sweep-dir, or --force to replace it"
-            )
-    if old is None and sweep_dir.exists() and any(sweep_dir.iterdir()):
-        raise ConfigError(f"{sweep_dir} exists, is not empty and holds no {MANIFEST}")
-    if old is not None and force:
-        # Runs of the old grid that the new one drops would otherwise be picked up by analysis.
-        keep = {r.rel_dir for r in runs}
-        for entry in old.get("runs", []):
-            stale = sweep_dir / entry["run_dir"]
-            if entry["run_dir"] not in keep and stale.is_dir():
-                shutil.rmtree(stale)
+    plan = changes_for(sweep_dir, new, force=force)
+    deleted = plan.deleted if plan is not None else ()
+    if plan is not None:
+        changes.check(plan, sweep_dir, delete_finished=delete_finished)
     for run in runs:
-        run_dir = run.dir(sweep_dir)
-        try:
-            rundir.prepare(run.config, run_dir)
-        except ConfigError:
-            if not force:
-                raise
-            shutil.rmtree(run_dir)
-            rundir.prepare(run.config, run_dir)
-    rundir.atomic_write_json(sweep_dir / MANIFEST, new)
+        if run.rel_dir not in deleted:
+            rundir.check(run.config, run.dir(sweep_dir))
+    # Checked: from here on, writes.
+    for rel in deleted:
+        print(f"dqnlab: deleting {rel} ({plan.states.get(rel, 'pending')})", file=out or sys.stdout)
+        shutil.rmtree(sweep_dir / rel)
+        parent = (sweep_dir / rel).parent
+        while parent != sweep_dir and not any(parent.iterdir()):  # no empty <env>/<variant>/ left
+            parent.rmdir()
+            parent = parent.parent
+    for run in runs:
+        rundir.prepare(run.config, run.dir(sweep_dir))
+    if plan is None or plan.new_manifest:
+        rundir.atomic_write_json(sweep_dir / MANIFEST, new)
+    return plan

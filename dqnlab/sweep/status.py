@@ -4,19 +4,28 @@
 `dqnlab status` does. Steps come from the newest of status.json (written at checkpoints and state
 changes) and the last row of progress.csv (written every log period), so a live run's progress
 moves between checkpoints too.
+
+A run whose status.json says `running` but whose process is gone (killed with -9, its node lost) is
+shown as `stale`: nobody holds its lock (`runlock`; the kernel releases a lock with its process).
+Where the filesystem has no locks, the holder's pid decides on its own machine and the heartbeat
+elsewhere (status.json's `updated`, rewritten at least every `run_log.HEARTBEAT_S` while a run
+trains). Reading the state writes nothing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from dqnlab import rundir
+from dqnlab import rundir, runlock
 from dqnlab.errors import ConfigError
 from dqnlab.sweep.grid import MANIFEST, read_manifest
 
-STATES = ("done", "running", "pending", "failed")
+STATES = ("done", "running", "pending", "failed", "stale")
+STALE_AFTER_S = 600.0
+"""Without locks, a `running` run from another machine whose heartbeat is older is stale."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,7 @@ class RunState:
     steps_done: int
     total_steps: int
     error: str | None
+    """The error of a failed run, or why a stale run is stale."""
 
     @property
     def fraction(self) -> float:
@@ -58,13 +68,38 @@ def run_state(sweep_dir: Path, entry: dict) -> RunState:
     status = rundir.read_status(run_dir)
     total = int(status.get("total_steps") or entry.get("config", {}).get("total_steps") or 0)
     state = status.get("state", "pending")
+    error = status.get("error")
+    if state == "running":
+        why = staleness(run_dir, status)
+        if why is not None:
+            state, error = "stale", why
     steps = int(status.get("steps_done") or 0)
     if state != "done":
         steps = max(steps, last_logged_step(run_dir / rundir.PROGRESS))
     return RunState(
         entry["run_dir"], entry["env"], entry["variant"], int(entry["seed"]), state,
-        steps, total, status.get("error"),
+        steps, total, error,
     )
+
+
+def staleness(run_dir: Path, status: dict) -> str | None:
+    """Why a run whose status says `running` has no live process; None if it may be alive."""
+    holder = runlock.probe(run_dir)
+    if isinstance(holder, runlock.Holder):
+        return None
+    last = runlock.read_holder(run_dir)
+    was = f" (was pid {last.pid} on {last.host})" if last else ""
+    if holder is None:
+        return f"no live process{was}"
+    if last is not None and last.alive() is False:  # no locks here: ask for the pid
+        return f"its process is gone{was}"
+    try:
+        age = (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(status["updated"])).total_seconds()
+    except (KeyError, TypeError, ValueError):
+        return None
+    if age > STALE_AFTER_S:
+        return f"no heartbeat for {age / 60:.0f} min{was}"
+    return None
 
 
 def collect(sweep_dir: Path) -> list[RunState]:
@@ -85,12 +120,13 @@ def summary_line(states: list[RunState]) -> str:
     c = counts(states)
     done_steps = sum(s.steps_done for s in states)
     total = sum(s.total_steps for s in states) or 1
+    stale = f", {c['stale']} stale" if c["stale"] else ""
     return (f"{len(states)} runs: {c['done']} done, {c['running']} running, {c['pending']} pending, "
-            f"{c['failed']} failed; {100 * done_steps / total:.1f}% of {total:,} steps")
+            f"{c['failed']} failed{stale}; {100 * done_steps / total:.1f}% of {total:,} steps")
 
 
 def format_table(states: list[RunState], *, max_error: int = 60) -> str:
-    header = ("run", "state", "progress", "steps", "last error")
+    header = ("run", "state", "progress", "steps", "last error / note")
     rows = [
         (s.rel_dir, s.state, f"{100 * s.fraction:5.1f}%", f"{s.steps_done:,}/{s.total_steps:,}",
          _one_line(s.error, max_error))

@@ -2,8 +2,8 @@
 
 An executor is built from `ExecutorSettings` (checking them: a bad setting is a one-line
 ConfigError before anything is written or submitted). Unless the launch is a `--dry-run`, it is then
-asked, in this order, whether it can run here at all (`check`, before the sweep directory is
-written), which runs are being trained elsewhere right now (`busy`: those stay untouched) and to
+asked, in this order, whether it can run here at all and train on the runs' device (`check`,
+before the sweep directory is written), which runs are being trained elsewhere right now (`busy`: those stay untouched) and to
 train or submit the rest (`run`). How a run trains is not the executor's business: every executor calls
 `worker.run_one` on a run directory, in this process, in a worker process or in a SLURM job.
 """
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
+from dqnlab import devices
 from dqnlab.errors import ConfigError
 from dqnlab.sweep.profile import Profile, load_profile
 from dqnlab.sweep.worker import RunOptions
@@ -71,9 +72,10 @@ class Executor(Protocol):
         """How many of `n_runs` train at once, and what those are called (for `--dry-run`)."""
         ...
 
-    def check(self) -> None:
-        """Raise a one-line ConfigError if this executor cannot run on this machine (e.g. a missing
-        optional dependency). Not called for `--dry-run`, which only plans."""
+    def check(self, device: str) -> None:
+        """Raise a one-line ConfigError if this executor cannot run from this machine (a missing
+        optional dependency, no cluster) or its runs cannot train on `device` (a name checked by
+        `devices.check`). Not called for `--dry-run`, which only plans."""
         ...
 
     def busy(self, sweep_dir: Path, rel_dirs: list[str]) -> set[str]:
@@ -88,16 +90,17 @@ class Executor(Protocol):
 
 
 class OnThisMachine:
-    """What the debug and local executors share: no profile, CPU by default, and no record of
-    runs in flight elsewhere (run_one's lock turns a run another process trains into "busy")."""
+    """What the debug and local executors share: no profile, CPU by default, runs on this
+    machine's devices, and no record of runs in flight elsewhere (the launch asks every run's lock,
+    `runlock.probe`, and run_one's lock turns a run another process takes meanwhile into "busy")."""
 
     device = "cpu"
 
     def __init__(self, settings: ExecutorSettings) -> None:
         settings.refuse_profile()
 
-    def check(self) -> None:
-        pass
+    def check(self, device: str) -> None:
+        devices.check(device, here=True)
 
     def busy(self, sweep_dir: Path, rel_dirs: list[str]) -> set[str]:
         return set()

@@ -5,11 +5,18 @@ small networks gain nothing from intra-op threads, and N single-threaded runs us
 The first Ctrl-C (or SIGTERM) asks every run to checkpoint at its next step boundary and stops the
 sweep; the same command resumes it. A second Ctrl-C kills the workers (the runs then resume from
 their last periodic checkpoint).
+
+Workers die with the launcher, however it dies (kill -9 included): on Linux each asks the kernel
+for SIGTERM when its parent dies (prctl PR_SET_PDEATHSIG), and every worker also checks its parent
+pid at each training step. An orphaned worker checkpoints its run at the next step and exits at
+once, instead of training on unseen (and blocking on a pipe nobody reads once its run is done).
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
+import ctypes.util
 import multiprocessing as mp
 import os
 import signal
@@ -21,34 +28,68 @@ from dqnlab.sweep.executors.base import Execution, ExecutorSettings, OnThisMachi
 from dqnlab.sweep.monitor import SweepMonitor
 from dqnlab.sweep.worker import RunOptions, run_one
 
+# Worker-process state (set in each worker by _init_worker).
 _stop_requested = False
+_launcher_pid: int | None = None
+_training = False
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _orphaned() -> bool:
+    """The launcher is gone (the worker was re-parented)."""
+    return _launcher_pid is not None and os.getppid() != _launcher_pid
 
 
 def _request_stop(signum, frame) -> None:
     global _stop_requested
     _stop_requested = True
+    if _orphaned() and not _training:  # idle, nobody to report to: leave now
+        os._exit(128 + signum)
 
 
 def _stop_flag() -> bool:
-    return _stop_requested
+    return _stop_requested or _orphaned()
 
 
-def _init_worker() -> None:
+def set_parent_death_signal(signum: int) -> bool:
+    """Ask Linux to send `signum` to this process when its parent dies; False where unavailable."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _init_worker(launcher_pid: int | None = None) -> None:
+    global _launcher_pid
     # Before torch is imported (run_one imports it lazily): one intra-op thread per worker.
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = "1"
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _request_stop)
+    _launcher_pid = launcher_pid
+    set_parent_death_signal(signal.SIGTERM)
+    if _orphaned():  # the launcher died before the request took effect
+        os._exit(1)
     import torch
 
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _request_stop)
 
 
 def _work(run_dir: str, options: RunOptions) -> str:
-    if _stop_requested:  # queued before the stop: do not start it
+    global _training
+    if _stop_flag():  # queued before the stop: do not start it
         return "stopped"
-    return run_one(run_dir, options, should_stop=_stop_flag)
+    _training = True
+    try:
+        return run_one(run_dir, options, should_stop=_stop_flag)
+    finally:
+        _training = False
+        if _orphaned():  # the run is checkpointed; nobody waits for more work or the result
+            os._exit(0)
 
 
 def default_workers() -> int:
@@ -81,7 +122,7 @@ def run_local(sweep_dir: Path, rel_dirs: list[str], options: RunOptions, workers
     monitor = SweepMonitor(sweep_dir, rel_dirs)
     outcomes: dict[str, str] = {}
     pool = cf.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=mp.get_context("spawn"),
-                                  initializer=_init_worker)
+                                  initializer=_init_worker, initargs=(os.getpid(),))
     futures = {pool.submit(_work, str(sweep_dir / rel), options): rel for rel in rel_dirs}
     pending = set(futures)
     interrupted = False

@@ -16,6 +16,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -53,9 +54,11 @@ class SlurmExecutor:
     def parallelism(self, n_runs: int) -> tuple[int, str]:
         return min(self.profile.array_parallelism, n_runs), "job(s) in parallel"
 
-    def check(self) -> None:
+    def check(self, device: str) -> None:
+        # The device is the jobs' (checked by name only: they run on the cluster's nodes).
         if importlib.util.find_spec("submitit") is None:
             raise ConfigError("--executor slurm needs submitit: pip install 'dqnlab[slurm]'")
+        check_cluster()
 
     def busy(self, sweep_dir: Path, rel_dirs: list[str]) -> set[str]:
         return in_flight(sweep_dir, rel_dirs)
@@ -68,6 +71,24 @@ class SlurmExecutor:
               f"(array {', '.join(ids)}); follow with: dqnlab status {sweep_dir}", file=out)
         outcomes = wait_for_jobs(sweep_dir, jobs, rel_dirs) if self.wait else {}
         return Execution(outcomes, jobs)
+
+
+def check_cluster(timeout_s: float = 30.0) -> None:
+    """Refuse, with one line, a launch from a machine where no SLURM cluster answers (submitit
+    would fail only after the sweep directory is written): its commands must be on PATH and
+    `sinfo` must reach the controller."""
+    missing = [c for c in ("sbatch", "srun", "squeue", "sinfo") if shutil.which(c) is None]
+    if missing:
+        raise ConfigError(f"--executor slurm: no SLURM here ({', '.join(missing)} not found on PATH); "
+                          "launch from a cluster's login node")
+    try:
+        proc = subprocess.run(["sinfo", "-h", "-o", "%P"], capture_output=True, text=True,
+                              timeout=timeout_s, check=False)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise ConfigError(f"--executor slurm: sinfo failed ({type(e).__name__}); is the cluster up?") from None
+    if proc.returncode != 0:
+        why = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+        raise ConfigError(f"--executor slurm: no SLURM cluster answers from this machine (sinfo: {why})")
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
@@ -115,7 +136,9 @@ def code_for_jobs(sweep_dir: Path, profile: Profile) -> Iterator[list[str]]:
     parent.mkdir(parents=True, exist_ok=True)
     # Unique even for two launches within a second: a snapshot must never be shared.
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    code_dir = snapshot.take(Path(tempfile.mkdtemp(prefix=f"code-{stamp}-", dir=parent)))
+    unique = Path(tempfile.mkdtemp(prefix=f"code-{stamp}-", dir=parent))
+    unique.chmod(0o777 & ~rundir.umask())  # mkdtemp's 0700 would hide it from colleagues
+    code_dir = snapshot.take(unique)
     cwd = os.getcwd()
     os.chdir(code_dir)
     try:
