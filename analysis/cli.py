@@ -5,7 +5,11 @@ are computed by `report.build` (which figures are headline and which supplementa
 there). Bad input (missing directory, no runs, runs that must not be mixed, an env without a
 normalization reference) is one line on stderr and exit status 2, with nothing written: every
 output is computed in memory, written into a temporary directory beside `--out`, and only then
-moved into place. Intervals resting on fewer than 3 runs per env get one warning line on stderr.
+moved into place. A run that cannot be read (a corrupt eval.csv, a truncated config.json, a run
+listed in sweep.json without its directory) is such bad input too, unless `--allow-partial` asks to
+analyze the rest. Everything else worth a word goes to stderr as `warning:` lines (runs not
+finished or failed, duplicate runs counted once, fewer than 3 runs per env, `--final-evals` larger
+than some runs' evaluations); stdout lists the files written and notes on what was skipped.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from dqnlab.analysis.errors import AnalysisError
-from dqnlab.analysis.load import load_runs
+from dqnlab.analysis.errors import UNREADABLE, AnalysisError
+from dqnlab.analysis.load import RunTables, load_runs
 from dqnlab.analysis.plotting import save_figure
 from dqnlab.analysis.report import Options, Report, build
 from dqnlab.analysis.style import STYLES
@@ -53,6 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--x-axis", choices=("frame", "step"), default="frame",
                         help="training axis of curves: frames (= steps x frame skip) or agent "
                              "steps (default: frame)")  # fmt: skip
+    parser.add_argument("--allow-partial", action="store_true",
+                        help="analyze the readable runs when some cannot be read (each is listed "
+                             "on stderr); without it such runs are an error")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,10 +74,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {len(written)} files to {out}:")
     for path in written:
         print(f"  {path.relative_to(out)}")
-    if report.problems:
-        print(f"problems with {len(report.problems)} run(s):")
-        for problem in report.problems:
-            print(f"  {problem}")
+    for problem in [*report.problems, *report.warnings]:
+        print(f"warning: {problem}", file=sys.stderr)
     for note in report.notes:
         print(f"note: {note}")
     few = report.few_runs()
@@ -87,7 +92,30 @@ def analyze(args: argparse.Namespace) -> Report:
     _parse_formats(args.formats)  # before any work
     options = Options(metric=args.metric, final_evals=args.final_evals, reps=args.bootstrap_reps,
                       seed=args.seed, x=args.x_axis, style=STYLES[args.style])  # fmt: skip
-    return build(load_runs(args.sweep_dirs), options)
+    loaded = load_runs(args.sweep_dirs)
+    _refuse_unreadable(loaded, args.allow_partial)
+    report = build(loaded, options)
+    report.warnings += _final_evals_warnings(loaded, args.final_evals)
+    return report
+
+
+def _refuse_unreadable(loaded: RunTables, allow_partial: bool) -> None:
+    lost = [p for p in loaded.problems if p.kind in UNREADABLE]
+    if lost and not allow_partial:
+        more = f" and {len(lost) - 1} more" if len(lost) > 1 else ""
+        raise AnalysisError(f"{len(lost)} run(s) cannot be read ({lost[0]}{more}): fix or remove "
+                            "them, or pass --allow-partial to analyze the rest")
+
+
+def _final_evals_warnings(loaded: RunTables, final_evals: int) -> list[str]:
+    """Say so when --final-evals asks for more evaluations than complete runs have."""
+    complete = loaded.runs[loaded.runs["complete"].astype(bool)]
+    short = complete[complete["n_evals"] < final_evals]
+    if short.empty:
+        return []
+    fewest = int(short["n_evals"].min())
+    return [f"--final-evals {final_evals}: {len(short)} complete run(s) have fewer evaluations "
+            f"(fewest: {fewest}); their final score is the mean of all they have"]
 
 
 def _parse_formats(text: str) -> list[str]:

@@ -13,13 +13,19 @@ class AnalysisError(Exception):
     """
 
 
+UNREADABLE = ("missing", "unreadable")
+"""Problem kinds that mean a run's results could not be read at all."""
+
+
 @dataclass(frozen=True)
 class RunProblem:
     """Something wrong with one run directory, found while loading.
 
     kind: `missing` (listed but absent), `unreadable` (a file that does not parse),
     `failed` (status.json says failed), `partial` (not finished, or no final evaluation),
-    `no_eval` (no evaluation rows yet).
+    `no_eval` (no evaluation rows yet), `duplicate` (the same config and seed as another run
+    directory, counted once). `missing` and `unreadable` runs are lost data: the CLI refuses to
+    analyze without them unless `--allow-partial` (`UNREADABLE`).
     """
 
     run_dir: str

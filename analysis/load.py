@@ -13,6 +13,9 @@ and is kept or dropped as follows:
   so every final-score aggregate leaves it out (`metrics.final_scores` uses complete runs only).
 A run is complete when its state is `done` and it has an evaluation at the end of its budget
 (`step >= total_steps`, which the contract guarantees for finished runs).
+Two run directories with the same config (its `meta` block aside) and seed are one run stored twice
+(e.g. two sweep directories holding it): it is counted once, the copy with the most evaluations
+kept, and the other is reported as a `duplicate` problem.
 
 Columns: a run directory's CSV files have the contract's `EVAL_COLUMNS` / `PROGRESS_COLUMNS`; the
 tidy tables here (`*_TABLE_COLUMNS`) are those rows with the run's identifying keys added, one
@@ -96,15 +99,23 @@ def load_runs(paths: Sequence[str | Path] | str | Path) -> RunTables:
         where = ", ".join(str(p) for p in paths)
         raise AnalysisError(f"no runs found under {where} (no {contract.MANIFEST} or {contract.CONFIG})")
 
-    run_rows, eval_frames, progress_frames = [], [], []
+    by_config: dict[str, tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]] = {}
     for run_dir in run_dirs:
         loaded = _load_run(run_dir, problems)
         if loaded is None:
             continue
-        run_row, evals, progress = loaded
-        run_rows.append(run_row)
-        eval_frames.append(evals)
-        progress_frames.append(progress)
+        key, run = loaded
+        first = by_config.get(key)
+        if first is not None:  # the same run twice: keep the copy that got further
+            keep, drop = (run, first) if run[0]["n_evals"] > first[0]["n_evals"] else (first, run)
+            by_config[key] = keep
+            problems.append(RunProblem(drop[0]["run_dir"], "duplicate",
+                                       f"same config and seed as {keep[0]['run_dir']}; counted once"))
+            continue
+        by_config[key] = run
+    run_rows = [run[0] for run in by_config.values()]
+    eval_frames = [run[1] for run in by_config.values()]
+    progress_frames = [run[2] for run in by_config.values()]
     if not run_rows:
         raise AnalysisError(
             f"no readable runs found ({len(problems)} problem(s), first: {problems[0]})"
@@ -151,11 +162,14 @@ def check_comparable(table: pd.DataFrame) -> None:
 
 def _load_run(
     run_dir: Path, problems: list[RunProblem]
-) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame] | None:
+) -> tuple[str, tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]] | None:
+    """(the run's identity: its config without `meta`, as JSON; (run row, evals, progress))."""
     name = str(run_dir)
     try:
-        keys = _run_keys(json.loads((run_dir / contract.CONFIG).read_text()), name)
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        config = json.loads((run_dir / contract.CONFIG).read_text())
+        keys = _run_keys(config, name)
+        identity = json.dumps({k: v for k, v in config.items() if k != "meta"}, sort_keys=True)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         problems.append(RunProblem(name, "unreadable", f"{contract.CONFIG}: {one_line(error)}"))
         return None
 
@@ -177,7 +191,7 @@ def _load_run(
         evals["frame"] = evals["step"] * keys["frame_skip"]
     if "frame" not in progress:
         progress["frame"] = progress["step"] * keys["frame_skip"]
-    return (
+    return identity, (
         run_row,
         _with_keys(evals, run_row, EVAL_TABLE_COLUMNS),
         _with_keys(progress, run_row, PROGRESS_TABLE_COLUMNS),

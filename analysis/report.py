@@ -53,6 +53,8 @@ class Report:
     writers: list[Callable[[Path], list[Path]]] = field(default_factory=list)
     problems: list[object] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Printed on stderr as `warning:` lines (notes go to stdout)."""
 
     def add(self, name: str, fig: Figure, caption: Caption) -> None:
         stem = name if name in HEADLINE else f"{SUPPLEMENTARY_DIR}/{name}"

@@ -119,11 +119,11 @@ def test_single_variant_with_a_failed_run_skips_what_does_not_apply(tmp_path, ca
     out = tmp_path / "report"
     args = argparse.Namespace(sweep_dirs=[tmp_path], out=out, metric="iqm", final_evals=1,
                               bootstrap_reps=5, seed=0, formats="png", x_axis="frame",
-                              style="paper", dpi=30)  # fmt: skip
+                              style="paper", dpi=30, allow_partial=False)  # fmt: skip
     assert run(args) == 0
-    printed = capsys.readouterr().out
-    assert "failed:" in printed and "diverged" in printed
-    assert "probability_of_improvement skipped" in printed
+    printed = capsys.readouterr()
+    assert "warning: failed:" in printed.err and "diverged" in printed.err  # problems: stderr
+    assert "probability_of_improvement skipped" in printed.out
     assert not (out / "probability_of_improvement.png").exists()
     final = out / "supplementary" / "final_scores"
     assert final.with_suffix(".png").exists() and not final.with_suffix(".pdf").exists()
@@ -132,3 +132,47 @@ def test_single_variant_with_a_failed_run_skips_what_does_not_apply(tmp_path, ca
 def test_latex_escape():
     assert latex_escape("rainbow_no_per & 50% #1") == r"rainbow\_no\_per \& 50\% \#1"
     assert latex_escape("τ ± 1 × −2") == r"$\tau$ $\pm$ 1 $\times$ $-$2"
+
+
+# -- issue 10: unreadable runs, duplicates, --final-evals beyond what exists ---------------------
+
+
+def _three_runs(root, **kw):
+    return [write_run(root, variant="dqn", seed=s, returns=[10.0, 20.0 + s], q_estimates=5.0,
+                      discounted_returns=4.0, **kw) for s in range(3)]  # fmt: skip
+
+
+def test_an_unreadable_run_is_an_error_unless_allow_partial(tmp_path, capsys):
+    runs = _three_runs(tmp_path / "sweep")
+    with open(runs[1] / "eval.csv", "a") as f:
+        f.write("1,2,3,4,5,6,7,8,9,10,11,12,13\n")  # a corrupt row: more fields than columns
+    assert main([str(tmp_path / "sweep"), *FAST, "--formats", "png"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "1 run(s) cannot be read" in err[0] and "--allow-partial" in err[0]
+    assert "seed_1" in err[0] and not (tmp_path / "sweep" / "analysis").exists()
+    assert main([str(tmp_path / "sweep"), *FAST, "--formats", "png", "--allow-partial"]) == 0
+    printed = capsys.readouterr()
+    assert "warning: unreadable:" in printed.err and "seed_1" in printed.err  # problems: stderr
+    assert "unreadable:" not in printed.out and printed.out.startswith("wrote ")
+
+
+def test_the_same_run_in_two_sweep_directories_counts_once(tmp_path, capsys):
+    from dqnlab.analysis.load import load_runs
+
+    first = _three_runs(tmp_path / "a")
+    _three_runs(tmp_path / "b")  # the same configs and seeds, stored again
+    loaded = load_runs([tmp_path / "a", tmp_path / "b"])
+    assert len(loaded.runs) == 3 and loaded.evals["run_dir"].nunique() == 3
+    duplicates = [p for p in loaded.problems if p.kind == "duplicate"]
+    assert len(duplicates) == 3 and all("counted once" in p.message for p in duplicates)
+    assert set(loaded.runs["run_dir"]) == {str(r.resolve()) for r in first}
+    assert main([str(tmp_path / "a"), str(tmp_path / "b"), *FAST, "--formats", "png",
+                 "--out", str(tmp_path / "out")]) == 0
+    assert capsys.readouterr().err.count("warning: duplicate:") == 3
+
+
+def test_final_evals_beyond_the_evaluations_there_are_is_said(tmp_path, capsys):
+    _three_runs(tmp_path / "sweep")  # two evaluations each
+    assert main([str(tmp_path / "sweep"), *FAST, "--formats", "png", "--final-evals", "5"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: --final-evals 5: 3 complete run(s) have fewer evaluations (fewest: 2)" in err
