@@ -8,11 +8,11 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
-import tomllib
 from run_helpers import ROOT
 
 from dqnlab.sweep import snapshot

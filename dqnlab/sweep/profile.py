@@ -23,11 +23,10 @@ Unknown keys and missing required ones are one-line errors (exit 2) before anyth
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from dqnlab.errors import ConfigError
 
