@@ -89,6 +89,8 @@ def analyze(args: argparse.Namespace) -> Report:
     """Load the runs and compute every output in memory. Raises AnalysisError for bad input."""
     if args.dpi < 1:
         raise AnalysisError(f"--dpi must be >= 1, got {args.dpi}")
+    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise AnalysisError(f"--out {args.out} exists and is not a directory")
     _parse_formats(args.formats)  # before any work
     options = Options(metric=args.metric, final_evals=args.final_evals, reps=args.bootstrap_reps,
                       seed=args.seed, x=args.x_axis, style=STYLES[args.style])  # fmt: skip
