@@ -117,9 +117,9 @@ def launch(
     if result.to_run:
         for rel in runner.busy(sweep_dir, result.to_run):
             result.skipped[rel] = "in flight"
-        for rel in result.to_run:
+        for rel in (r for r in result.to_run if r not in result.skipped):
             holder = runlock.probe(sweep_dir / rel)
-            if rel not in result.skipped and isinstance(holder, runlock.Holder):
+            if isinstance(holder, runlock.Holder):  # a `dqnlab train` or another launch has it
                 result.skipped[rel] = f"{HELD} {holder}"
         result.to_run = [r for r in result.to_run if r not in result.skipped]
     _print_selection(result, out)
