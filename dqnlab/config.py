@@ -103,9 +103,9 @@ class ExploreConfig:
 class EvalConfig:
     period_steps: int = knob(2_500, "agent steps between evaluations (one is always run at the end)")
     max_steps: int | None = knob(
-        None, "step budget of one evaluation, in agent steps over all its episodes (Dopamine's "
-        "evaluation_steps); episodes still running when it is spent are cut there and count as "
-        "truncated; None = no budget beyond the episode caps"
+        None, "step budget of one evaluation, in agent steps over all its episodes (the size of "
+        "Dopamine's evaluation_steps, as a cap); episodes still running when it is spent are cut "
+        "there and count as truncated; None = no budget beyond the episode caps"
     )
     episodes: int = knob(10, "episodes per evaluation")
     epsilon: float = knob(0.001, "evaluation epsilon")

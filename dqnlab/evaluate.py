@@ -7,10 +7,12 @@ the units the agent learns (clipped rewards where the protocol clips). Where the
 life loss as terminal, the realized return stops there too, as the agent's own Q does. Episodes cut
 by a time limit yield returns that are biased low; they are counted in `truncated_episodes`.
 
-An evaluation is bounded by a step budget, `eval.max_steps` agent steps over all its episodes (as
-Dopamine bounds its evaluation phase): when the budget is spent the episodes still running are cut
-there, like a time limit (their return so far is their score; they count as truncated). It polls
-`should_stop` at every step and gives up (returns None) when asked to.
+An evaluation is bounded by a step budget, `eval.max_steps` agent steps over all its episodes.
+Dopamine's evaluation phase has such a budget (125k steps on Atari) as a minimum that its last
+episode, run to its end, may exceed; here the episodes run side by side, so the budget is a cap:
+when it is spent the episodes still running are cut there, like a time limit (their return so far
+is their score; they count as truncated). It polls `should_stop` at every step and gives up
+(returns None) when asked to.
 """
 
 from __future__ import annotations

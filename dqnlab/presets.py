@@ -56,7 +56,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "explore.epsilon_decay_steps": 62_500,
         "eval.period_steps": 250_000,
         "eval.episodes": 10,
-        "eval.max_steps": 125_000,  # Dopamine's evaluation phase (its Atari evaluation_steps)
+        "eval.max_steps": 125_000,  # the size of Dopamine's Atari evaluation phase (evaluation_steps)
         "eval.epsilon": 0.001,
         "run.log_period_steps": 10_000,
         "run.checkpoint_period_steps": 250_000,
