@@ -132,7 +132,7 @@ def _normalization(envs: Sequence[str]) -> str:
 def _setup(runs: pd.DataFrame) -> str:
     groups = []
     for (preset, protocol), rows in runs.groupby(["preset", "protocol"], sort=True):
-        where = f"preset {preset}" + ("" if protocol == "none" else f", protocol {protocol}")
+        where = f"preset {preset}" + ("" if protocol == "none" else f", protocol {_protocol(protocol)}")
         groups.append((where, sorted(rows["variant"].unique())))
     if len(groups) == 1:
         setup = f"Hyperparameters: {groups[0][0]}"
@@ -149,6 +149,14 @@ def _setup(runs: pd.DataFrame) -> str:
     if frames.any():
         setup += f" (frame skip {', '.join(map(str, sorted(budgets['frame_skip'].unique())))})"
     return setup + "."
+
+
+def _protocol(name: str) -> str:
+    """A protocol's name, and what it reproduces when dqnlab knows it (dqnlab.protocols)."""
+    from dqnlab import protocols
+
+    known = protocols.PROTOCOLS.get(name)
+    return f"{name} ({known.source})" if known is not None else name
 
 
 def _evaluation(runs: pd.DataFrame, evals: pd.DataFrame) -> str:
