@@ -265,7 +265,8 @@ def probability_of_improvement(
 
 
 def overestimation(
-    f: Facts, pairs: Sequence[tuple[str, str]], counts: Mapping[str, int], truncated: float
+    f: Facts, pairs: Sequence[tuple[str, str]], counts: Mapping[str, int], truncated: float,
+    tail: int = 0,
 ) -> Caption:
     discount = f"γ = {f.gamma:g}" if f.gamma is not None else "the agent's γ"
     arms = "; ".join(f"{a} vs {b}" for a, b in pairs)
@@ -276,8 +277,15 @@ def overestimation(
             f"with double Q-learning ({arms}). Line: median over runs; band: 10th–90th "
             "percentile over runs. A solid line above its dashed line is overestimation. Values "
             f"are in {f.units}.")  # fmt: skip
-    cut = (f"{truncated:.0%} of the evaluation episodes were cut by a time limit; their "
-           "discounted returns miss the rewards after the cut.") if truncated > 0 else ""  # fmt: skip
+    if truncated <= 0:
+        cut = ""
+    elif tail > 0:  # docs/run_directory.md: the measured states' values go on past the limit
+        cut = (f"{truncated:.0%} of the evaluation episodes reached their time limit; the "
+               f"policy ran on for {tail} more steps there, so the discounted returns of their "
+               "states are not cut at the limit (the learner bootstraps through it).")  # fmt: skip
+    else:
+        cut = (f"{truncated:.0%} of the evaluation episodes were cut by a time limit; their "
+               "discounted returns miss the rewards after the cut.")  # fmt: skip
     return _caption("overestimation", counts, text, cut, f.setup)
 
 

@@ -38,13 +38,15 @@ from dqnlab.analysis.variants import variant_components
 
 RUN_TABLE_COLUMNS: tuple[str, ...] = (
     "variant", "components", "env", "family", "protocol", "preset", "seed",
-    "total_steps", "frame_skip", "gamma", "scoring", "state", "complete", "n_evals", "last_step",
-    "run_dir",
+    "total_steps", "frame_skip", "gamma", "value_tail_steps", "scoring", "state", "complete",
+    "n_evals", "last_step", "run_dir",
 )  # fmt: skip
 """Columns of `RunTables.runs`: one row per run. `components` is a comma list, canonical order;
 `protocol` is config.json's top-level protocol (`env.protocol` in runs written before it moved);
 `scoring` is a fingerprint of the run's env and eval settings: runs with the same one produce
-scores that are the same quantity (see `check_comparable`)."""
+scores that are the same quantity (see `check_comparable`). `value_tail_steps` is how far an
+evaluation episode that reached its time limit ran on for the overestimation measure (0 for runs
+written before it existed: their realized values stop at the limit)."""
 
 _RUN_KEYS = RUN_TABLE_COLUMNS[: RUN_TABLE_COLUMNS.index("state")]
 _WHEN = ("step", "frame")
@@ -219,6 +221,7 @@ def _run_keys(config: dict[str, Any], run_dir: str) -> dict[str, Any]:
         "total_steps": int(config["total_steps"]),
         "frame_skip": int(env.get("frame_skip", 1)),
         "gamma": float(config.get("agent", {}).get("gamma", math.nan)),
+        "value_tail_steps": int(config.get("eval", {}).get("value_tail_steps") or 0),
         "scoring": _fingerprint({"env": env, "eval": config.get("eval", {})}),
         "run_dir": run_dir,
     }

@@ -126,7 +126,9 @@ def test_every_figure_caption_names_its_statistic(tmp_path):
         assert statistic in caption.text, caption.label
         assert caption.text.endswith("3 runs (seeds) per env for dqn."), caption.label
     overestimation = expected[4][0]
-    assert "25% of the evaluation episodes were cut by a time limit" in overestimation.text
+    assert "25% of the evaluation episodes were cut by a time limit" in overestimation.text  # no tail
+    with_tail = captions.overestimation(f, [("dqn", "dqn+double")], counts, 0.25, 688)
+    assert "reached their time limit; the policy ran on for 688 more steps" in with_tail.text
 
 
 def test_number_and_steps_formatting():
