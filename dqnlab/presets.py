@@ -12,8 +12,8 @@ components on (with the protocol's values for them); `--set` overrides come last
   env settings. Noisy sigma0: 0.1, not Table 1's 0.5 (our decision): DQN Zoo's Rainbow (which
   reproduces Hessel et al.'s results; dqn_zoo/rainbow/run_atari.py `noisy_weight_init`), Dopamine's
   full_rainbow and Kaixhin's Rainbow all use 0.1 in the same parametrization, sigma = sigma0 /
-  sqrt(fan_in) (dqn_zoo/networks.py `noisy_linear`); Hessel et al. note 0.1 may do better; and
-  0.5 swamps a C51 head's small logits (docs/fidelity.md). `--set network.noisy_sigma0=0.5` gives
+  sqrt(fan_in) (dqn_zoo/networks.py `noisy_linear`); and 0.5 swamped a C51 head's small logits
+  at the small scale (docs/fidelity.md). `--set network.noisy_sigma0=0.5` gives
   Table 1's value.
 * `classic`, `minatar`: the harness's periods only; every hyperparameter comes from the protocol
   (`revisiting_rainbow` by default: Obando-Ceron & Castro 2021).

@@ -272,3 +272,19 @@ def test_slurm_without_submitit_is_one_line(tmp_path, capsys, monkeypatch):
 def test_status_of_a_non_sweep_dir(tmp_path, capsys):
     assert main(["status", str(tmp_path)]) == 2
     assert "not a sweep directory" in capsys.readouterr().err
+
+
+def test_an_arm_protocol_applies_where_it_can_and_the_sweeps_elsewhere():
+    sweep = Sweep(name="mixed", envs=("Acrobot-v1", "ALE/Pong-v5"), variants=("dqn", "rainbow"),
+                  seeds=1, protocol="nature2015", arm_protocols={"dqn": "revisiting_rainbow_dqn"})
+    got = {(r.env, r.variant): r.config.protocol for r in grid.expand(sweep)}
+    assert got == {
+        ("Acrobot-v1", "dqn"): "revisiting_rainbow_dqn",  # the arm's own
+        ("Acrobot-v1", "rainbow"): "revisiting_rainbow",  # nature2015 is Atari only: the default
+        ("ALE/Pong-v5", "dqn"): "nature2015",  # the arm's protocol is not Atari: the sweep's
+        ("ALE/Pong-v5", "rainbow"): "nature2015",
+    }
+    assert sweep.to_dict()["arm_protocols"] == {"dqn": "revisiting_rainbow_dqn"}
+    with pytest.raises(ConfigError, match="unknown protocol"):
+        grid.expand(Sweep(name="bad", envs=("Acrobot-v1",), variants=("dqn",), seeds=1,
+                          arm_protocols={"dqn": "tuned"}))
