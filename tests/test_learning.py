@@ -1,8 +1,12 @@
-"""Learning tests (slow; CI runs them) under each env's default protocol, the shipped settings.
+"""Learning tests (slow; CI runs them) under the shipped protocols.
 
-* CartPole-v1: dqn and rainbow reach an evaluation mean return >= 475 within the 50k-step budget.
-* Acrobot-v1 (Revisiting Rainbow's protocol, 30k steps): rainbow and every rainbow-no-X reach an
-  evaluation mean >= -200 (random: -499).
+* CartPole-v1 (50k steps): rainbow under the default protocol (revisiting_rainbow) and dqn under
+  the protocol the main job gives its dqn arm (revisiting_rainbow_dqn: RR's tuned DQN, lr 1e-3,
+  update period 4) reach an evaluation mean return >= 475. Under the Rainbow table (lr 1e-4,
+  update period 2) dqn levels off near 200 on CartPole-v1 (seed 0: best evaluation 276.9 in 50k
+  steps; docs/fidelity.md), which is why the ablation runs it under its own config.
+* Acrobot-v1 (revisiting_rainbow, 30k steps): rainbow and every rainbow-no-X reach an evaluation
+  mean >= -200 (random: -499).
 
 Each arm must pass in at least 2 of 3 seeds. A run stops at its first evaluation at or above the
 threshold, so passing arms cost less than the budget.
@@ -17,33 +21,33 @@ from dqnlab.components import RAINBOW
 from dqnlab.presets import resolve_config
 
 
-def _best_eval(args: tuple[str, str, int, float, str]) -> float:
+def _best_eval(args: tuple[str, str, str | None, int, float, str]) -> float:
     """Train until an evaluation reaches the threshold or the budget ends; the best eval return."""
     import pandas as pd
     import torch
 
     from dqnlab.train import Trainer
 
-    env, spec, seed, threshold, run_dir = args
+    env, spec, protocol, seed, threshold, run_dir = args
     torch.set_num_threads(1)
-    rundir.prepare(resolve_config(env, spec, seed=seed), run_dir)
+    rundir.prepare(resolve_config(env, spec, seed=seed, protocol=protocol), run_dir)
     trainer = Trainer(run_dir, progress=False)
     trainer.run(should_stop=lambda: (trainer.line.eval_return or -float("inf")) >= threshold)
     return float(pd.read_csv(f"{run_dir}/eval.csv")["return_mean"].max())
 
 
-def _passing_seeds(tmp_path, env: str, spec: str, threshold: float) -> list[float]:
-    jobs = [(env, spec, seed, threshold, str(tmp_path / f"seed_{seed}")) for seed in range(3)]
+def _passing_seeds(tmp_path, env: str, spec: str, threshold: float, protocol: str | None = None) -> list[float]:
+    jobs = [(env, spec, protocol, seed, threshold, str(tmp_path / f"seed_{seed}")) for seed in range(3)]
     with mp.get_context("spawn").Pool(2) as pool:
         return pool.map(_best_eval, jobs)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(2400)
-@pytest.mark.parametrize("spec", ["dqn", "rainbow"])
-def test_cartpole_v1_is_solved(tmp_path, spec):
-    assert resolve_config("CartPole-v1", spec).total_steps == 50_000
-    best = _passing_seeds(tmp_path, "CartPole-v1", spec, 475.0)
+@pytest.mark.parametrize("spec, protocol", [("dqn", "revisiting_rainbow_dqn"), ("rainbow", None)])
+def test_cartpole_v1_is_solved(tmp_path, spec, protocol):
+    assert resolve_config("CartPole-v1", spec, protocol=protocol).total_steps == 50_000
+    best = _passing_seeds(tmp_path, "CartPole-v1", spec, 475.0, protocol)
     assert sum(b >= 475.0 for b in best) >= 2, f"{spec}: best eval returns per seed {best}"
 
 
