@@ -132,7 +132,7 @@ def _normalization(envs: Sequence[str]) -> str:
 def _setup(runs: pd.DataFrame) -> str:
     groups = []
     for (preset, protocol), rows in runs.groupby(["preset", "protocol"], sort=True):
-        where = f"preset {preset}" + ("" if protocol == "none" else f", protocol {protocol}")
+        where = f"preset {preset}" + ("" if protocol == "none" else f", protocol {_protocol(protocol)}")
         groups.append((where, sorted(rows["variant"].unique())))
     if len(groups) == 1:
         setup = f"Hyperparameters: {groups[0][0]}"
@@ -149,6 +149,14 @@ def _setup(runs: pd.DataFrame) -> str:
     if frames.any():
         setup += f" (frame skip {', '.join(map(str, sorted(budgets['frame_skip'].unique())))})"
     return setup + "."
+
+
+def _protocol(name: str) -> str:
+    """A protocol's name, and what it reproduces when dqnlab knows it (dqnlab.protocols)."""
+    from dqnlab import protocols
+
+    known = protocols.PROTOCOLS.get(name)
+    return f"{name} ({known.source})" if known is not None else name
 
 
 def _evaluation(runs: pd.DataFrame, evals: pd.DataFrame) -> str:
@@ -257,7 +265,8 @@ def probability_of_improvement(
 
 
 def overestimation(
-    f: Facts, pairs: Sequence[tuple[str, str]], counts: Mapping[str, int], truncated: float
+    f: Facts, pairs: Sequence[tuple[str, str]], counts: Mapping[str, int], truncated: float,
+    tail: int = 0,
 ) -> Caption:
     discount = f"γ = {f.gamma:g}" if f.gamma is not None else "the agent's γ"
     arms = "; ".join(f"{a} vs {b}" for a, b in pairs)
@@ -268,8 +277,15 @@ def overestimation(
             f"with double Q-learning ({arms}). Line: median over runs; band: 10th–90th "
             "percentile over runs. A solid line above its dashed line is overestimation. Values "
             f"are in {f.units}.")  # fmt: skip
-    cut = (f"{truncated:.0%} of the evaluation episodes were cut by a time limit; their "
-           "discounted returns miss the rewards after the cut.") if truncated > 0 else ""  # fmt: skip
+    if truncated <= 0:
+        cut = ""
+    elif tail > 0:  # docs/run_directory.md: the measured states' values go on past the limit
+        cut = (f"{truncated:.0%} of the evaluation episodes reached their time limit; the "
+               f"policy ran on for {tail} more steps there, so the discounted returns of their "
+               "states are not cut at the limit (the learner bootstraps through it).")  # fmt: skip
+    else:
+        cut = (f"{truncated:.0%} of the evaluation episodes were cut by a time limit; their "
+               "discounted returns miss the rewards after the cut.")  # fmt: skip
     return _caption("overestimation", counts, text, cut, f.setup)
 
 

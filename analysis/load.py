@@ -24,6 +24,7 @@ table for all runs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Sequence
@@ -40,9 +41,15 @@ from dqnlab.analysis.variants import variant_components
 
 RUN_TABLE_COLUMNS: tuple[str, ...] = (
     "variant", "components", "env", "family", "protocol", "preset", "seed",
-    "total_steps", "frame_skip", "gamma", "state", "complete", "n_evals", "last_step", "run_dir",
+    "total_steps", "frame_skip", "gamma", "value_tail_steps", "scoring", "state", "complete",
+    "n_evals", "last_step", "run_dir",
 )  # fmt: skip
-"""Columns of `RunTables.runs`: one row per run. `components` is a comma list, canonical order."""
+"""Columns of `RunTables.runs`: one row per run. `components` is a comma list, canonical order;
+`protocol` is config.json's top-level protocol (`env.protocol` in runs written before it moved);
+`scoring` is a fingerprint of the run's env and eval settings: runs with the same one produce
+scores that are the same quantity (see `check_comparable`). `value_tail_steps` is how far an
+evaluation episode that reached its time limit ran on for the overestimation measure (0 for runs
+written before it existed: their realized values stop at the limit)."""
 
 _RUN_KEYS = RUN_TABLE_COLUMNS[: RUN_TABLE_COLUMNS.index("state")]
 _WHEN = ("step", "frame")
@@ -132,22 +139,25 @@ def load_runs(paths: Sequence[str | Path] | str | Path) -> RunTables:
 def check_comparable(table: pd.DataFrame) -> None:
     """Refuse to aggregate runs that must not be mixed; returns None when `table` is fine.
 
-    One aggregate must hold a single env family, Atari protocol and hyperparameter preset (scores
-    under sticky actions and under no-op starts are different quantities), and every run of one
-    env must have the same budget. Raises AnalysisError with a one-line explanation otherwise.
-    `table` is any of the `RunTables` tables (it needs family, protocol, preset, env, total_steps).
+    One aggregate must hold a single env family and hyperparameter preset, and every run of one
+    env must have the same budget. Protocols may differ between arms, as when a sweep runs its
+    dqn baseline under its own tuned config (`Sweep.arm_protocols`: Revisiting Rainbow's
+    dqn_*.gin), but only where scores stay the same quantity: each arm under one protocol, and
+    every run of one env with the same env and evaluation settings (scores under sticky actions
+    and under no-op starts are different quantities). Raises AnalysisError with a one-line
+    explanation otherwise. `table` is any of the `RunTables` tables (it needs family, protocol,
+    preset, variant, env, scoring, total_steps).
     """
     if table.empty:
         return
     runs = table.drop_duplicates("run_dir") if "run_dir" in table else table
-    for column in ("family", "protocol", "preset"):
-        counts = runs[column].astype(str).value_counts().sort_index()
-        if len(counts) > 1:
-            found = ", ".join(f"{value} ({n} runs)" for value, n in counts.items())
-            raise AnalysisError(
-                f"refusing to aggregate runs of different {column}s: {found}; "
-                "analyze each separately"
-            )
+    for column in ("family", "preset"):
+        _refuse_mixed(runs, column)
+    if runs["protocol"].nunique() > 1:
+        arms_mixed = (runs.groupby("variant")["protocol"].nunique() > 1).any()
+        scoring_mixed = (runs.groupby("env")["scoring"].nunique() > 1).any()
+        if arms_mixed or scoring_mixed:
+            _refuse_mixed(runs, "protocol")
     budgets = runs.groupby("env")["total_steps"].unique()
     for env, values in budgets.items():
         if len(values) > 1:
@@ -155,6 +165,15 @@ def check_comparable(table: pd.DataFrame) -> None:
             raise AnalysisError(
                 f"refusing to aggregate runs of {env} with different budgets ({listed} steps)"
             )
+
+
+def _refuse_mixed(runs: pd.DataFrame, column: str) -> None:
+    counts = runs[column].astype(str).value_counts().sort_index()
+    if len(counts) > 1:
+        found = ", ".join(f"{value} ({n} runs)" for value, n in counts.items())
+        raise AnalysisError(
+            f"refusing to aggregate runs of different {column}s: {found}; analyze each separately"
+        )
 
 
 # --------------------------------------------------------------------------- one run
@@ -210,14 +229,22 @@ def _run_keys(config: dict[str, Any], run_dir: str) -> dict[str, Any]:
         "components": ",".join(components),
         "env": str(env["id"]),
         "family": str(env.get("family", "unknown")),
-        "protocol": str(env.get("protocol", "none")),
+        "protocol": str(config.get("protocol", env.get("protocol", "none"))),
         "preset": str(config.get("preset", "unknown")),
         "seed": int(config["seed"]),
         "total_steps": int(config["total_steps"]),
         "frame_skip": int(env.get("frame_skip", 1)),
         "gamma": float(config.get("agent", {}).get("gamma", math.nan)),
+        "value_tail_steps": int(config.get("eval", {}).get("value_tail_steps") or 0),
+        "scoring": _fingerprint({"env": env, "eval": config.get("eval", {})}),
         "run_dir": run_dir,
     }
+
+
+def _fingerprint(settings: dict[str, Any]) -> str:
+    """A short stable digest of JSON settings."""
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _report_state(

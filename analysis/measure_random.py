@@ -2,8 +2,10 @@
 
 The `random` column of `data/small_scale_reference.csv` for classic control and MinAtar was
 produced by this script: a policy that draws every action uniformly from the env's action
-space (MinAtar `-v1` ids use the minimal action set, as training does), run for
-`--episodes` full episodes per env, each episode seeded `seed + episode` (minatar 1.0.15's
+space (MinAtar `-v1` ids use the minimal action set, `-v0` all 6, as training does), run for
+`--episodes` full episodes per env under the episode cap of the env's default protocol
+(`dqnlab.protocols`: MountainCar-v0 600 steps under Revisiting Rainbow, not gymnasium's 200),
+each episode seeded `seed + episode` (minatar 1.0.15's
 reset ignores the seed: its numbers come from minatar's own RNG and vary within their standard
 error from one measurement to the next). Prints the mean undiscounted return and its standard
 error as CSV.
@@ -21,6 +23,7 @@ import argparse
 import numpy as np
 
 ENV_IDS = (
+    "CartPole-v0",
     "CartPole-v1",
     "Acrobot-v1",
     "MountainCar-v0",
@@ -30,6 +33,11 @@ ENV_IDS = (
     "MinAtar/Freeway-v1",
     "MinAtar/Seaquest-v1",
     "MinAtar/SpaceInvaders-v1",
+    "MinAtar/Asterix-v0",
+    "MinAtar/Breakout-v0",
+    "MinAtar/Freeway-v0",
+    "MinAtar/Seaquest-v0",
+    "MinAtar/SpaceInvaders-v0",
 )
 
 
@@ -37,11 +45,13 @@ def random_policy_returns(env_id: str, episodes: int, seed: int) -> np.ndarray:
     """Undiscounted returns of `episodes` uniform-random episodes. Shape [episodes]."""
     import gymnasium as gym
 
+    from dqnlab.presets import resolve_config  # torch-free: the default protocol's settings
+
     if env_id.startswith("MinAtar/") and env_id not in gym.registry:
         import minatar.gym
 
         minatar.gym.register_envs()
-    env = gym.make(env_id)
+    env = gym.make(env_id, max_episode_steps=resolve_config(env_id).env.max_episode_steps)
     env.action_space.seed(seed)
     returns = np.zeros(episodes)
     for episode in range(episodes):

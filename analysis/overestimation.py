@@ -4,7 +4,9 @@ eval.csv's `q_estimate_mean` is the greedy policy's mean predicted Q(s, a) on th
 visited during an evaluation and `discounted_return_mean` the mean discounted return it then
 obtained from those states, both in the agent's units (clipped rewards on Atari, the agent's
 gamma). Their difference is the bias: > 0 is overestimation. `truncated_episodes` counts the
-evaluation episodes cut by a time limit, whose discounted returns are biased low.
+evaluation episodes that reached a time limit; since eval.value_tail_steps those run on past it, so
+their discounted returns are not cut there (docs/run_directory.md); in older runs they are, which
+biases them toward 0.
 """
 
 from __future__ import annotations
@@ -102,8 +104,9 @@ def final_bias_per_run(evals: pd.DataFrame, final_evals: int = 1) -> pd.DataFram
 
 def overestimation_table(evals: pd.DataFrame, final_evals: int = 1) -> pd.DataFrame:
     """Value-estimate bias at the end of training, per variant and env: `final_bias_per_run`
-    averaged over runs; bias_std is the std over runs (NaN for one run). A truncated share f
-    biases the realized value low, so the bias high, by up to about that share.
+    averaged over runs; bias_std is the std over runs (NaN for one run). In runs without a value
+    tail (older runs), a truncated share f biases the realized value toward 0, by up to about that
+    share.
 
     Columns: TABLE_COLUMNS.
     """

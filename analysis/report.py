@@ -181,9 +181,10 @@ def _overestimation_outputs(
         counts = figures.runs_per_variant(oc[oc["variant"].isin(arms)])
         shown = measured[measured["variant"].isin(arms)]
         truncated = float(shown["truncated_episodes"].sum() / max(shown["episodes"].sum(), 1))
+        tail = int(shown["value_tail_steps"].min())
         report.add("overestimation",
                    figures.overestimation_figure(oc, pairs, x_label, f.gamma, o.style),
-                   captions.overestimation(f, pairs, counts, truncated))  # fmt: skip
+                   captions.overestimation(f, pairs, counts, truncated, tail))  # fmt: skip
     else:
         report.notes.append("overestimation figure skipped: no two arms differ only by double")
     per_run = over.final_bias_per_run(measured, o.final_evals)

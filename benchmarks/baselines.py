@@ -271,7 +271,7 @@ def bare_train_loop(cfg: Any, device: torch.device, steps: int) -> LoopResult:
 
     def epsilon(step: int) -> float:
         if step < a.min_replay_steps:
-            return 1.0
+            return cfg.explore.warmup_epsilon
         e = cfg.explore
         if e.epsilon_decay_steps == 0:
             return e.epsilon_end

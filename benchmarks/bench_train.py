@@ -32,11 +32,13 @@ CONFIGS: dict[str, tuple[str, str, dict[str, Any]]] = {
 }
 
 
-def make_config(env: str, variant: str, steps: int, overrides: dict[str, Any], seed: int = 0) -> Any:
-    """The preset config, with evaluation pushed past the budget (only the final one runs) and no
-    periodic checkpoints; progress rows at the warm-up's end so the learning phase can be cut out."""
-    base = resolve_config(env, variant, seed=seed, total_steps=steps, overrides=overrides)
-    return resolve_config(env, variant, seed=seed, total_steps=steps, overrides={
+def make_config(
+    env: str, variant: str, steps: int, overrides: dict[str, Any], seed: int = 0, protocol: str | None = None
+) -> Any:
+    """The protocol's config, with evaluation pushed past the budget (only the final one runs) and
+    no periodic checkpoints; progress rows at the warm-up's end so the learning phase can be cut out."""
+    base = resolve_config(env, variant, seed=seed, total_steps=steps, protocol=protocol, overrides=overrides)
+    return resolve_config(env, variant, seed=seed, total_steps=steps, protocol=protocol, overrides={
         "eval.period_steps": 10 * steps, "eval.episodes": 1, "run.checkpoint_period_steps": 0,
         "run.log_period_steps": base.agent.min_replay_steps, **overrides,
     })

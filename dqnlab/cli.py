@@ -65,7 +65,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=None, help="budget in agent steps (default: the preset's); frames = steps * frame_skip")
     p.add_argument("--run-dir", type=Path, default=None, help="default: runs/<env>/<variant>/seed_<seed>")
     p.add_argument("--preset", default=None, help="atari | classic | minatar (default: the env's family)")
-    p.add_argument("--protocol", default=None, help="Atari only: machado2018 (default) | nature2015")
+    p.add_argument("--protocol", default=None,
+                   help="named settings (dqnlab/protocols/): Atari machado2018 (default) | nature2015; classic "
+                   "control and MinAtar revisiting_rainbow (default) | revisiting_rainbow_dqn")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field (type-checked); repeatable; keys below. A "
                         "component's switch (marked below) is refused: components are chosen "
@@ -134,10 +136,15 @@ def _train(args: argparse.Namespace, cfg, run_dir: Path, resumed: bool) -> int:
 
 def cmd_components(args: argparse.Namespace) -> int:
     from dqnlab.components import COMPONENTS
+    from dqnlab.protocols import PROTOCOLS
 
     print(f"rainbow = {', '.join(RAINBOW)}; other components are added as +name\n")
     for c in COMPONENTS:
         print("\n".join(c.describe()))
+        for p in PROTOCOLS.values():
+            if c.name in p.components:
+                values = ", ".join(f"{k}={v}" for k, v in p.components[c.name].items())
+                print(f"    under protocol {p.name}, it sets: {values}")
     return 0
 
 

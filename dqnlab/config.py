@@ -29,7 +29,6 @@ from dqnlab.knobs import knob  # noqa: F401 - re-exported: the config's field he
 class EnvConfig:
     id: str = knob("CartPole-v1", "gymnasium id: a classic-control id, MinAtar/<Game>-v1 or ALE/<Game>-v5")
     family: str = knob("classic", "env family, derived from the id: classic | minatar | atari")
-    protocol: str = knob("none", "Atari evaluation protocol: machado2018 | nature2015 (none otherwise)")
     frame_skip: int = knob(1, "emulator frames per agent step (frame = step * frame_skip)")
     sticky_action_prob: float = knob(0.0, "probability that the emulator repeats the previous action")
     noop_max: int = knob(0, "up to this many random no-op actions at reset (0 = none)")
@@ -54,9 +53,27 @@ class EnvConfig:
 class NetworkConfig:
     torso: str = knob("mlp", "feature extractor: mlp | minatar (conv 16 3x3) | nature (Mnih et al. 2015)")
     hidden_sizes: tuple[int, ...] = knob((512, 512), "fully connected layers after the torso")
+    init: str = knob(
+        "uniform_fan_in", "initialization of plain layers: uniform_fan_in (weights and biases "
+        "U(+-1/sqrt(fan_in)), PyTorch's default and DQN Zoo's) | glorot_uniform (Glorot-uniform "
+        "weights, zero biases); noisy layers keep their own (see network.noisy)"
+    )
+    input_low: tuple[float, ...] = knob(
+        (), "lower bounds of the observation, one per feature: with input_high, inputs are mapped "
+        "by 2 (x - low) / (high - low) - 1 before the torso (empty = no normalization)"
+    )
+    input_high: tuple[float, ...] = knob((), "upper bounds of the observation (see input_low)")
     dueling: bool = knob(False, "dueling head: V(s) + A(s,a) - mean_a A(s,a) (Wang et al. 2016)")
-    noisy: bool = knob(False, "factorized Gaussian NoisyLinear layers in the head (Fortunato et al. 2018)")
-    noisy_sigma0: float = knob(0.5, "initial noise scale sigma0 of NoisyLinear")
+    dueling_layout: str = knob(
+        "streams", "where dueling splits: streams (the last hidden layer is duplicated into a value "
+        "and an advantage stream, Wang et al. 2016) | heads (every hidden layer is shared; value "
+        "and advantage are two linear heads on it, Revisiting Rainbow)"
+    )
+    noisy: bool = knob(
+        False, "every fully connected layer (hidden and output) becomes a factorized Gaussian "
+        "NoisyLinear layer (Fortunato et al. 2018); conv layers stay plain"
+    )
+    noisy_sigma0: float = knob(0.1, "initial noise scale sigma0 of NoisyLinear: sigma = sigma0 / sqrt(fan_in)")
     head: str = knob(
         "scalar", "head kind: scalar (one Q-value per action) | categorical (a distribution over "
         "num_atoms atoms on [v_min, v_max] per action, Q its mean; set by c51)"
@@ -94,7 +111,8 @@ class AgentConfig:
 
 @dataclass(frozen=True)
 class ExploreConfig:
-    epsilon_start: float = knob(1.0, "training epsilon at step 0")
+    warmup_epsilon: float = knob(1.0, "training epsilon during the warm-up (before agent.min_replay_steps)")
+    epsilon_start: float = knob(1.0, "training epsilon when the warm-up ends")
     epsilon_end: float = knob(0.01, "training epsilon after the decay")
     epsilon_decay_steps: int = knob(10_000, "agent steps of linear decay, counted after the warm-up")
 
@@ -109,12 +127,21 @@ class EvalConfig:
     )
     episodes: int = knob(10, "episodes per evaluation")
     epsilon: float = knob(0.001, "evaluation epsilon")
+    value_tail_steps: int | None = knob(
+        None, "steps an evaluation episode that hits its time limit goes on (same policy, score "
+        "already cut) so the realized discounted values of its states need no truncation; None = "
+        "ceil(log(1e-3) / log(gamma)), 688 at gamma 0.99 (docs/run_directory.md); 0 = none"
+    )
 
 
 @dataclass(frozen=True)
 class RunConfig:
     log_period_steps: int = knob(1_000, "agent steps between rows of progress.csv")
     checkpoint_period_steps: int = knob(10_000, "agent steps between checkpoints (0 = only at the end)")
+    flush_denormal: bool = knob(
+        True, "CPU: flush subnormal floats to zero (torch.set_flush_denormal) while the run trains; "
+        "Adam's second-moment state turns subnormal and slows every update (docs/fidelity.md)"
+    )
 
 
 @dataclass(frozen=True)
@@ -124,6 +151,11 @@ class CoreConfig:
     variant: str = knob("dqn", "canonical variant name, derived from the components")
     components: tuple[str, ...] = knob((), "enabled components, canonical order")
     preset: str = knob("classic", "hyperparameter preset the config started from")
+    protocol: str = knob(
+        "none", "the named protocol whose settings the config took (dqnlab/protocols/): "
+        "machado2018 | nature2015 (Atari), revisiting_rainbow | revisiting_rainbow_dqn (classic "
+        "control, MinAtar)"
+    )
     seed: int = knob(0, "seed of every random number generator of the run")
     total_steps: int = knob(30_000, "training budget in agent steps")
     env: EnvConfig = field(default_factory=EnvConfig)

@@ -23,8 +23,11 @@ def huber(td: torch.Tensor, delta: float = 1.0) -> torch.Tensor:
 
 
 def squared(td: torch.Tensor) -> torch.Tensor:
-    """0.5 x^2, the MSE of TD errors (0.5 so its gradient is the TD error). [B] -> [B]."""
-    return 0.5 * td**2
+    """x^2, the squared TD error, whose batch mean is the MSE. No 1/2: Revisiting Rainbow's DQN
+    loss is mean((y - q)^2) (RR Agents/dqn_agent_new.py L36-37). Under Adam a factor c on the loss
+    acts only as Adam's eps / c, so this is the faithful choice rather than a different method.
+    [B] -> [B]."""
+    return td**2
 
 
 def categorical_cross_entropy(target_probs: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:

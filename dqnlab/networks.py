@@ -1,6 +1,7 @@
-"""Q-networks: a torso (MLP, MinAtar conv, Nature CNN) and a head (plain or dueling, scalar or
-categorical, linear or noisy). One `QNetwork` class composes them from the config; the variants
-differ only in which parts are plugged in.
+"""Q-networks: an optional input normalization, a torso (MLP, MinAtar conv, Nature CNN) and a head
+(plain or dueling, scalar or categorical, linear or noisy). One `QNetwork` class composes them from
+the config (the parts are data in `architecture.py`); the variants differ only in which parts are
+plugged in.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dqnlab.architecture import TORSOS
+from dqnlab.architecture import TORSOS, input_affine
 from dqnlab.config import NetworkConfig
 
 
@@ -36,7 +37,7 @@ class NoisyLinear(nn.Module):
 
     FACTORIZED_MAX_ROWS = 4
 
-    def __init__(self, in_features: int, out_features: int, sigma0: float = 0.5) -> None:
+    def __init__(self, in_features: int, out_features: int, sigma0: float = 0.1) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         bound = 1.0 / math.sqrt(in_features)
@@ -88,9 +89,10 @@ def build_torso(cfg: NetworkConfig, obs_shape: tuple[int, ...]) -> tuple[nn.Modu
     """The feature extractor named by cfg.torso (`architecture.TORSOS`) and its output size."""
     layers: list[nn.Module] = []
     channels = obs_shape[0]
-    for out, kernel, stride in TORSOS[cfg.torso].convs:
-        layers += [nn.Conv2d(channels, out, kernel, stride=stride), nn.ReLU()]
-        channels = out
+    for conv in TORSOS[cfg.torso].convs:
+        layers += [nn.Conv2d(channels, conv.out_channels, conv.kernel, stride=conv.stride, padding=conv.padding),
+                   nn.ReLU()]
+        channels = conv.out_channels
     torso = nn.Sequential(*layers, nn.Flatten())
     with torch.no_grad():
         size = torso(torch.zeros(1, *obs_shape)).shape[1]
@@ -102,6 +104,22 @@ def _mlp(sizes: list[int], linear) -> nn.Sequential:
     for i, o in zip(sizes[:-1], sizes[1:]):
         layers += [linear(i, o), nn.ReLU()]
     return nn.Sequential(*layers)
+
+
+@torch.no_grad()
+def init_plain_layers(module: nn.Module, scheme: str) -> None:
+    """Re-initialize the plain Linear and Conv2d layers of `module` (`architecture.INITS`);
+    NoisyLinear layers keep their own initialization. `uniform_fan_in` is PyTorch's default
+    (kaiming_uniform with a = sqrt(5) gives U(+-1/sqrt(fan_in))), so it leaves them as built."""
+    if scheme == "uniform_fan_in":
+        return
+    if scheme != "glorot_uniform":
+        raise ValueError(f"unknown network.init {scheme!r}")
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            nn.init.xavier_uniform_(m.weight)  # fan_in/out include the receptive field, as flax
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
 
 
 def _scalar_output(out: torch.Tensor, support: torch.Tensor | None) -> QOutput:
@@ -118,9 +136,14 @@ HEAD_OUTPUTS = {"scalar": _scalar_output, "categorical": _categorical_output}
 
 
 class QNetwork(nn.Module):
-    """Torso, then the head. Dueling splits the last hidden layer into value and advantage streams
-    (for the Nature CNN this is Wang et al.'s two 512-unit streams after the convolutions). A
-    scalar head has one output per action, a categorical head num_atoms logits per action."""
+    """Input normalization (when network.input_low/high are set), torso, hidden layers, head. A
+    scalar head has one output per action, a categorical head num_atoms logits per action.
+
+    Dueling (`architecture.DUELING_LAYOUTS`): `streams` duplicates the last hidden layer into a
+    value and an advantage stream (Wang et al.; for the Nature CNN their two 512-unit streams);
+    `heads` shares every hidden layer and adds a linear value head beside the advantage head
+    (Revisiting Rainbow), so a dueling arm and its no-dueling twin share the whole torso. Without
+    dueling both layouts are the same network."""
 
     def __init__(self, cfg: NetworkConfig, obs_shape: tuple[int, ...], num_actions: int) -> None:
         super().__init__()
@@ -128,18 +151,27 @@ class QNetwork(nn.Module):
             raise ValueError(f"a scalar head has one output per action, not num_atoms={cfg.num_atoms}")
         self.num_actions, self.num_atoms, self.dueling = num_actions, cfg.num_atoms, cfg.dueling
         self.scale_obs = TORSOS[cfg.torso].obs_scale
+        self.normalize = bool(cfg.input_low)
+        if self.normalize:
+            scale, shift = input_affine(cfg.input_low, cfg.input_high)
+            if len(scale) != obs_shape[-1]:
+                raise ValueError(f"network.input_low/high give {len(scale)} bounds for observations "
+                                 f"of shape {obs_shape}")
+            # Not in the state dict: they are config, and checkpoints stay loadable across them.
+            self.register_buffer("input_scale", torch.tensor(scale), persistent=False)
+            self.register_buffer("input_shift", torch.tensor(shift), persistent=False)
         self.torso, features = build_torso(cfg, obs_shape)
         linear = _linear(cfg.noisy, cfg.noisy_sigma0)
         hidden = list(cfg.hidden_sizes)
-        shared, stream = ([features, *hidden[:-1]], hidden[-1:]) if hidden else ([features], [])
+        split = cfg.dueling_layout == "streams" and hidden
+        shared, stream = ([features, *hidden[:-1]], hidden[-1:]) if split else ([features, *hidden], [])
         self.shared = _mlp(shared, linear)
-        last = shared[-1]
+        widths = [shared[-1], *stream]
         out = num_actions * cfg.num_atoms
-        self.advantage = nn.Sequential(_mlp([last, *stream], linear), linear(([last, *stream])[-1], out))
+        self.advantage = nn.Sequential(_mlp(widths, linear), linear(widths[-1], out))
         if cfg.dueling:
-            self.value = nn.Sequential(
-                _mlp([last, *stream], linear), linear(([last, *stream])[-1], cfg.num_atoms)
-            )
+            self.value = nn.Sequential(_mlp(widths, linear), linear(widths[-1], cfg.num_atoms))
+        init_plain_layers(self, cfg.init)
         categorical = cfg.head == "categorical"
         support = torch.linspace(cfg.v_min, cfg.v_max, cfg.num_atoms) if categorical else None
         self.register_buffer("support", support)  # a None buffer is not in the state dict
@@ -150,11 +182,18 @@ class QNetwork(nn.Module):
         """New noise for the noisy layers; a no-op (no draw) for a network without them."""
         reset_noise(self.noisy_layers, generator)
 
-    def forward(self, obs: torch.Tensor) -> QOutput:
+    def features(self, obs: torch.Tensor) -> torch.Tensor:
+        """[B, *obs_shape] -> [B, F]: the input scaled and normalized, through the torso and the
+        shared hidden layers (what the value and advantage heads both read)."""
         x = obs.float()
         if self.scale_obs != 1.0:
             x = x * self.scale_obs
-        h = self.shared(self.torso(x))
+        if self.normalize:
+            x = torch.addcmul(self.input_shift, x, self.input_scale)
+        return self.shared(self.torso(x))
+
+    def forward(self, obs: torch.Tensor) -> QOutput:
+        h = self.features(obs)
         b = h.shape[0]
         adv = self.advantage(h).view(b, self.num_actions, self.num_atoms)
         if self.dueling:

@@ -1,27 +1,22 @@
-"""Hyperparameter presets per env family, and the one function that resolves a run's config.
+"""Presets per env family, and the one function that resolves a run's config.
 
-Each preset gives every field its "component off" value (textbook DQN); the registry in
-`components.py` switches components on; `--set` overrides come last. Sources:
+A preset gives every field its "component off" value (textbook DQN) and the harness's own periods
+(evaluation, logging, checkpoints); the named protocol (`dqnlab/protocols/`) then sets what a
+paper's experiments used, per family and per env; the registry in `components/` switches
+components on (with the protocol's values for them); `--set` overrides come last.
 
 * `atari`: Hessel et al. 2018 (Rainbow), Table 1, in agent steps (frames / 4): Adam lr 6.25e-5,
   eps 1.5e-4; 80k frames of warm-up; target period 32k frames; replay 1M; batch 32; update every
-  4 steps; n=3; 51 atoms on [-10, 10]; PER alpha 0.5, beta 0.4 -> 1; sigma0 0.5; without noisy,
-  epsilon 1 -> 0.01 over 250k frames. Budget 200M frames. The protocol (machado2018 / nature2015)
-  fills the env settings.
-* `classic`: Obando-Ceron & Castro 2021 ("Revisiting Rainbow"), classic control: MLP 2x512,
-  batch 128, replay 50k, warm-up 500, update period 2, target period 100, lr 1e-4 (LunarLander
-  1e-3), Adam eps 3.125e-4, budget 30k steps (LunarLander 120k), vmax 200 (LunarLander 300,
-  MountainCar 100).
-  CartPole-v1 differs, because Revisiting Rainbow tuned for CartPole-v0's 200-step cap: v1 caps
-  episodes at 500 steps, so learning needs more steps. We use a 50k budget and lr 5e-4 (vmax 200
-  already covers the largest discounted return, 1/(1-0.99) = 100). Measured here (seed 0): dqn
-  first evaluates at 500 at 32.5k steps, rainbow at 35k (tests/test_learning.py checks 2 of 3 seeds).
-* `minatar`: Revisiting Rainbow, MinAtar: conv 16 3x3 stride 1 (then fc 128 as in MinAtar's own
-  DQN), batch 32, replay 100k, warm-up 1000, update period 4, target period 1000, lr 1e-4,
-  Adam eps 3.125e-4, vmax 100, budget 10M steps.
-
-The epsilon decay of the small-scale presets (1 -> 0.01 over 10k / 250k agent steps) and the scalar
-loss (MSE for classic control, Huber elsewhere) are our choices; they are recorded in config.json.
+  4 steps; n=3; 51 atoms on [-10, 10]; PER alpha 0.5, beta 0.4 -> 1; without noisy, epsilon
+  1 -> 0.01 over 250k frames. Budget 200M frames. The protocol (machado2018 / nature2015) fills the
+  env settings. Noisy sigma0: 0.1, not Table 1's 0.5 (our decision): DQN Zoo's Rainbow (which
+  reproduces Hessel et al.'s results; dqn_zoo/rainbow/run_atari.py `noisy_weight_init`), Dopamine's
+  full_rainbow and Kaixhin's Rainbow all use 0.1 in the same parametrization, sigma = sigma0 /
+  sqrt(fan_in) (dqn_zoo/networks.py `noisy_linear`); and 0.5 swamped a C51 head's small logits
+  at the small scale (docs/fidelity.md). `--set network.noisy_sigma0=0.5` gives
+  Table 1's value.
+* `classic`, `minatar`: the harness's periods only; every hyperparameter comes from the protocol
+  (`revisiting_rainbow` by default: Obando-Ceron & Castro 2021).
 """
 
 from __future__ import annotations
@@ -31,18 +26,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from dqnlab import components as comps
-from dqnlab.architecture import HEADS, TORSOS
-from dqnlab.config import Config, apply_settings
-from dqnlab.envs import PROTOCOLS, env_family, protocol_settings
+from dqnlab import protocols
+from dqnlab.architecture import DUELING_LAYOUTS, HEADS, INITS, TORSOS
+from dqnlab.config import Config, apply_settings, replace_path
+from dqnlab.envs import env_family
 from dqnlab.envs.vector import BACKENDS, check_ale_backend
 from dqnlab.errors import ConfigError
 from dqnlab.losses import LOSSES
+from dqnlab.realized_values import tail_steps
 
 PRESETS: dict[str, dict[str, Any]] = {
     "atari": {
         "total_steps": 50_000_000,
         "network.torso": "nature",
         "network.hidden_sizes": (512,),
+        "network.noisy_sigma0": 0.1,  # see the module docstring
         "network.v_min": -10.0,
         "network.v_max": 10.0,
         "replay.capacity": 1_000_000,
@@ -61,21 +59,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         "run.log_period_steps": 10_000,
         "run.checkpoint_period_steps": 250_000,
     },
+    # Our evaluation protocol (Revisiting Rainbow has none): 10 episodes at epsilon 0.001
+    # (Dopamine's epsilon_eval) every 2.5k steps, 12 points over a 30k-step run.
     "classic": {
-        "total_steps": 30_000,
         "network.torso": "mlp",
-        "network.hidden_sizes": (512, 512),
-        "network.v_min": -200.0,
-        "network.v_max": 200.0,
-        "replay.capacity": 50_000,
-        "agent.loss": "mse",
-        "agent.learning_rate": 1e-4,
-        "agent.adam_eps": 3.125e-4,
-        "agent.batch_size": 128,
-        "agent.min_replay_steps": 500,
-        "agent.update_period_steps": 2,
-        "agent.target_update_period_steps": 100,
-        "explore.epsilon_decay_steps": 10_000,
         "eval.period_steps": 2_500,
         "eval.episodes": 10,
         "eval.epsilon": 0.001,
@@ -83,45 +70,14 @@ PRESETS: dict[str, dict[str, Any]] = {
         "run.checkpoint_period_steps": 10_000,
     },
     "minatar": {
-        "total_steps": 10_000_000,
         "network.torso": "minatar",
-        "network.hidden_sizes": (128,),
-        "network.v_min": -100.0,
-        "network.v_max": 100.0,
-        "replay.capacity": 100_000,
-        "agent.loss": "huber",
-        "agent.learning_rate": 1e-4,
-        "agent.adam_eps": 3.125e-4,
-        "agent.batch_size": 32,
-        "agent.min_replay_steps": 1_000,
-        "agent.update_period_steps": 4,
-        "agent.target_update_period_steps": 1_000,
-        "explore.epsilon_decay_steps": 250_000,
         "eval.period_steps": 100_000,
-        "env.sticky_action_prob": 0.1,
         "eval.episodes": 10,
         "eval.epsilon": 0.001,
         "run.log_period_steps": 10_000,
         "run.checkpoint_period_steps": 100_000,
     },
 }
-
-# Per-env adjustments inside a family's preset (see the module docstring for why).
-ENV_ADJUSTMENTS: dict[str, dict[str, Any]] = {
-    "CartPole-v1": {
-        "total_steps": 50_000,
-        "agent.learning_rate": 5e-4,
-    },
-    "LunarLander-v3": {
-        "total_steps": 120_000,
-        "agent.learning_rate": 1e-3,
-        "network.v_min": -300.0,
-        "network.v_max": 300.0,
-    },
-    "MountainCar-v0": {"network.v_min": -100.0, "network.v_max": 100.0},
-}
-
-DEFAULT_PROTOCOL = "machado2018"
 
 
 def family_of(env_id: str) -> str:
@@ -135,24 +91,6 @@ def default_preset(env_id: str) -> str:
     return family_of(env_id)
 
 
-def env_settings(env_id: str, protocol: str | None) -> dict[str, Any]:
-    """The `env.*` settings of an env id under a protocol (Atari only)."""
-    family = family_of(env_id)
-    out: dict[str, Any] = {"env.id": env_id, "env.family": family}
-    if family == "atari":
-        name = protocol or DEFAULT_PROTOCOL
-        try:
-            settings = protocol_settings(name)
-        except (KeyError, ValueError):
-            raise ConfigError(f"unknown protocol {name!r}; choose from {', '.join(PROTOCOLS)}") from None
-        for key, value in settings.items():
-            out[f"env.{key}"] = value
-        out["env.protocol"] = name
-    elif protocol not in (None, "none"):
-        raise ConfigError(f"--protocol applies to Atari envs only, not {env_id}")
-    return out
-
-
 def resolve_config(
     env_id: str,
     components: str = "dqn",
@@ -163,22 +101,33 @@ def resolve_config(
     protocol: str | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Config:
-    """Preset, then env and protocol, then components, then overrides; validated."""
+    """Preset, then the protocol's family and env settings, then components (with the
+    protocol's values for them), then overrides; validated. `protocol` None: the family's default."""
     enabled = comps.parse_variant(components)
+    family = family_of(env_id)
     preset = preset or default_preset(env_id)
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+    if preset != family:  # a preset is a family's settings; the protocol would override only part of them
+        raise ConfigError(f"preset {preset} is for {preset} envs, and {env_id} is {family}; "
+                          f"leave --preset out (default: {family}) and use --set for single values")
+    chosen = protocols.for_run(family, protocol)
     settings: dict[str, Any] = dict(PRESETS[preset])
-    settings.update(ENV_ADJUSTMENTS.get(env_id, {}))
-    settings.update(env_settings(env_id, protocol))
-    settings.update(comps.settings_for(enabled))
+    settings.update(chosen.settings(env_id, family))
+    settings.update(comps.settings_for(enabled, chosen.components))
+    settings.update({"env.id": env_id, "env.family": family})
+    if family == "minatar":  # MinAtar's id names its action set: -v0 all 6 actions, -v1 minimal
+        settings["env.full_action_space"] = env_id.endswith("-v0")
     settings.update(
-        variant=comps.variant_name(enabled), components=enabled, preset=preset, seed=seed
+        variant=comps.variant_name(enabled), components=enabled, preset=preset,
+        protocol=chosen.name, seed=seed,
     )
     if total_steps is not None:
         settings["total_steps"] = total_steps
     cfg = apply_settings(Config(), settings)
     cfg = apply_settings(cfg, dict(overrides or {}))
+    if cfg.eval.value_tail_steps is None:
+        cfg = replace_path(cfg, "eval.value_tail_steps", tail_steps(cfg.agent.gamma))
     validate(cfg)
     return cfg
 
@@ -195,8 +144,9 @@ def fits_observation(cfg: Config) -> tuple[bool, str]:
         return True, ""
     side = _FRAME_SIDE[cfg.env.family](cfg.env)
     need = 1
-    for _, kernel, stride in reversed(torso.convs):  # smallest input giving a 1x1 output
-        need = (need - 1) * stride + kernel
+    for conv in reversed(torso.convs):  # smallest input giving a 1x1 output
+        # A SAME-padded conv keeps any input at stride 1; a VALID one consumes kernel - 1 pixels.
+        need = (need - 1) * conv.stride + (1 if conv.padding == "same" else conv.kernel)
     if side is None:
         return False, (f"network.torso={cfg.network.torso} needs image observations, and "
                        f"{cfg.env.id} gives vectors (preset {cfg.preset}): use network.torso=mlp "
@@ -222,6 +172,14 @@ def validate(cfg: Config) -> None:
         (cfg.agent.loss in LOSSES[head], f"agent.loss={cfg.agent.loss} does not fit a {head} head: "
          f"choose from {', '.join(LOSSES[head])}"),
         (net.torso in TORSOS, f"unknown torso {net.torso!r}; choose from {', '.join(TORSOS)}"),
+        (net.init in INITS, f"unknown network.init {net.init!r}; choose from {', '.join(INITS)}"),
+        (net.dueling_layout in DUELING_LAYOUTS,
+         f"unknown network.dueling_layout {net.dueling_layout!r}; choose from {', '.join(DUELING_LAYOUTS)}"),
+        (len(net.input_low) == len(net.input_high) and all(h > lo for lo, h in zip(net.input_low, net.input_high)),
+         "network.input_low and input_high need the same length and high > low in every feature"),
+        (net.noisy_sigma0 >= 0, "network.noisy_sigma0 must be >= 0"),
+        (cfg.protocol in (*protocols.PROTOCOLS, "none"),
+         f"unknown protocol {cfg.protocol!r}; choose from {', '.join(protocols.PROTOCOLS)}"),
         (cfg.replay.n_step >= 1, "replay.n_step must be >= 1"),
         (cfg.replay.capacity >= cfg.agent.batch_size, "replay.capacity must be >= agent.batch_size"),
         (0.0 <= cfg.replay.priority_exponent, "replay.priority_exponent must be >= 0"),
@@ -233,12 +191,14 @@ def validate(cfg: Config) -> None:
         (cfg.agent.target_update_period_steps >= 1, "agent.target_update_period_steps must be >= 1"),
         (0.0 < cfg.agent.target_update_tau <= 1.0, "agent.target_update_tau must be in (0, 1]"),
         (cfg.agent.max_grad_norm is None or cfg.agent.max_grad_norm > 0, "agent.max_grad_norm must be > 0"),
-        (0.0 <= cfg.explore.epsilon_end <= 1.0 and 0.0 <= cfg.explore.epsilon_start <= 1.0,
+        (all(0.0 <= e <= 1.0 for e in (cfg.explore.warmup_epsilon, cfg.explore.epsilon_start, cfg.explore.epsilon_end)),
          "epsilons must be in [0, 1]"),
         (cfg.explore.epsilon_decay_steps >= 0, "explore.epsilon_decay_steps must be >= 0"),
         (0.0 <= cfg.eval.epsilon <= 1.0, "eval.epsilon must be in [0, 1]"),
         (cfg.eval.episodes >= 1, "eval.episodes must be >= 1"),
         (cfg.eval.period_steps >= 1, "eval.period_steps must be >= 1"),
+        (cfg.eval.value_tail_steps is not None and cfg.eval.value_tail_steps >= 0,
+         "eval.value_tail_steps must be >= 0"),
         (cfg.run.log_period_steps >= 1, "run.log_period_steps must be >= 1"),
         (cfg.run.checkpoint_period_steps >= 0, "run.checkpoint_period_steps must be >= 0"),
         (cfg.env.frame_stack >= 1 and cfg.env.frame_skip >= 1, "frame_stack and frame_skip must be >= 1"),

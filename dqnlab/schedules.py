@@ -6,10 +6,12 @@ from dqnlab.config import Config
 
 
 def epsilon_at(cfg: Config, step: int) -> float:
-    """Uniform random actions during the warm-up (for every variant, so all arms start from the
-    same kind of data), then linear decay from epsilon_start to epsilon_end, then constant."""
+    """explore.warmup_epsilon during the warm-up (1.0, uniform random actions, unless the protocol
+    says otherwise: Revisiting Rainbow's identity_epsilon is 0.01 from the first step), then linear
+    decay from epsilon_start to epsilon_end over epsilon_decay_steps, then constant. Dopamine's
+    linearly_decaying_epsilon is this with warmup_epsilon = epsilon_start = 1."""
     if step < cfg.agent.min_replay_steps:
-        return 1.0
+        return cfg.explore.warmup_epsilon
     e = cfg.explore
     if e.epsilon_decay_steps == 0:
         return e.epsilon_end

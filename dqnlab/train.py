@@ -227,6 +227,8 @@ class Trainer:
         """Train to the budget. Returns "done", or "stopped" when should_stop() asked for a halt
         (a checkpoint was written first)."""
         cfg, c, agent = self.cfg, self.counters, self.agent
+        # Process-wide (torch has no getter to restore it): every run sets it from its own config.
+        torch.set_flush_denormal(cfg.run.flush_denormal)
         a_cfg = cfg.agent
         n = cfg.env.num_envs
         self._status("running")

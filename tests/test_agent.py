@@ -28,11 +28,11 @@ def test_all_components_off_is_textbook_dqn():
     rng = np.random.default_rng(0)
     b = _batch(rng)
     tb = agent.to_tensors(b)
-    # Textbook: y = r + gamma*(1-done) max_a Q_target(s', a); loss = mean 0.5 (y - Q(s,a))^2 (MSE preset).
+    # Textbook: y = r + gamma*(1-done) max_a Q_target(s', a); loss = mean (y - Q(s,a))^2 (MSE, as RR).
     with torch.no_grad():
         y = tb.ret + tb.discount * agent.target(tb.next_obs).q_values.max(1).values
     q_sa = agent.online(tb.obs).q_values.gather(1, tb.action[:, None]).squeeze(1)
-    expected_loss = (0.5 * (y - q_sa) ** 2).mean()
+    expected_loss = ((y - q_sa) ** 2).mean()
     expected_loss.backward()
     expected_grads = [p.grad.clone() for p in agent.online.parameters()]
     agent.online.zero_grad()

@@ -32,7 +32,8 @@ def test_classic_control_run(tmp_path, tiny):
     config, progress, evals = _check_run_dir(run_dir, 600)
     assert config["variant"] == "rainbow" and config["components"] == ["double", "dueling", "per", "nstep", "c51", "noisy"]
     assert list(evals["step"]) == [200, 400, 600]
-    assert progress["epsilon"].iloc[-1] == 0.0  # noisy: no epsilon exploration after warm-up
+    assert config["protocol"] == "revisiting_rainbow"  # the default for classic control, at the top level
+    assert set(progress["epsilon"]) == {0.01}  # RR: identity_epsilon, 0.01 from the first step, noisy too
 
 
 def test_minatar_run(tmp_path, tiny):
@@ -40,7 +41,7 @@ def test_minatar_run(tmp_path, tiny):
     assert main(["train", "--env", "MinAtar/Breakout-v1", "--components", "dqn+double+per", "--steps", "400",
                  "--run-dir", str(run_dir), "--quiet", *tiny, "--set", "network.hidden_sizes=32"]) == 0
     config, _, _ = _check_run_dir(run_dir, 400)
-    assert config["env"]["family"] == "minatar" and config["network"]["torso"] == "minatar"
+    assert config["env"]["family"] == "minatar" and config["network"]["torso"] == "minatar_same"
 
 
 def test_atari_run_records_protocol(tmp_path, tiny):
@@ -51,7 +52,7 @@ def test_atari_run_records_protocol(tmp_path, tiny):
                  "--set", "eval.episodes=1", "--set", "env.max_episode_frames=400"]) == 0
     config, _, _ = _check_run_dir(run_dir, 300, frame_skip=4)
     env = config["env"]
-    assert env["protocol"] == "nature2015" and env["noop_max"] == 30 and env["sticky_action_prob"] == 0.0
+    assert config["protocol"] == "nature2015" and env["noop_max"] == 30 and env["sticky_action_prob"] == 0.0
     assert env["terminal_on_life_loss"] and env["reward_clip"] and env["frame_stack"] == 4
 
 
@@ -79,7 +80,8 @@ def test_rerun_of_a_finished_run_is_a_no_op(tmp_path, tiny):
     (["--components", "c51", "--set", "network.v_min=10", "--set", "network.v_max=-10"], "v_min < v_max"),
     (["--set", "agent.learnin_rate=1"], "unknown config key"),
     (["--set", "agent.batch_size=big"], "expects int"),
-    (["--protocol", "nature2015"], "Atari"),
+    (["--protocol", "nature2015"], "does not apply to classic"),
+    (["--protocol", "dopamine"], "unknown protocol"),
 ])
 def test_bad_input_exits_2_without_run_dir(tmp_path, args, message):
     run_dir = tmp_path / "run"

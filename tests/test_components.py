@@ -3,9 +3,10 @@
 import pytest
 
 from dqnlab import components as C
+from dqnlab import protocols
 from dqnlab.config import get_path, iter_fields
 from dqnlab.errors import ConfigError
-from dqnlab.presets import PRESETS, resolve_config
+from dqnlab.presets import resolve_config
 
 
 @pytest.mark.parametrize(
@@ -53,40 +54,65 @@ def test_component_settings_never_collide():
     assert set(seen) <= valid_keys
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
-def test_presets_hold_textbook_dqn_for_every_switch(preset):
-    env = {"classic": "CartPole-v1", "minatar": "MinAtar/Breakout-v1", "atari": "ALE/Pong-v5"}[preset]
-    dqn = resolve_config(env, "dqn")
+# Every (env, protocol) pair of the families a run can resolve to.
+CASES = [
+    (env, name)
+    for env, family in (("CartPole-v0", "classic"), ("CartPole-v1", "classic"), ("Acrobot-v1", "classic"),
+                        ("MinAtar/Breakout-v0", "minatar"), ("MinAtar/Asterix-v1", "minatar"),
+                        ("ALE/Pong-v5", "atari"))
+    for name in protocols.names_for(family)
+]
+
+
+@pytest.mark.parametrize("env, protocol", CASES)
+def test_protocols_hold_textbook_dqn_for_every_switch(env, protocol):
+    dqn = resolve_config(env, "dqn", protocol=protocol)
     for comp in C.COMPONENTS:
-        for key, on_value in comp.settings.items():
-            assert get_path(dqn, key) != on_value, f"{preset}: dqn already has {key}={on_value}"
+        assert not comp.is_on(dqn), f"{protocol}: dqn already has {comp.name} on"
     assert dqn.replay.n_step == 1 and dqn.network.num_atoms == 1 and not dqn.agent.double
     assert not dqn.replay.prioritized and not dqn.network.noisy and not dqn.network.dueling
-    assert dqn.explore.epsilon_start == 1.0
+    assert dqn.network.head == "scalar" and dqn.agent.loss in ("huber", "mse")
 
 
 def _flat(cfg):
     return {k: get_path(cfg, k) for k, *_ in iter_fields()}
 
 
-@pytest.mark.parametrize("env", ["CartPole-v1", "MinAtar/Breakout-v1", "ALE/Pong-v5"])
+@pytest.mark.parametrize("env, protocol", CASES)
 @pytest.mark.parametrize("removed", C.RAINBOW)
-def test_rainbow_minus_x_differs_from_rainbow_only_by_x(env, removed):
-    rainbow = _flat(resolve_config(env, "rainbow"))
-    arm = _flat(resolve_config(env, f"rainbow-no-{removed}"))
+def test_rainbow_minus_x_differs_from_rainbow_only_by_x(env, protocol, removed):
+    rainbow = _flat(resolve_config(env, "rainbow", protocol=protocol))
+    arm = _flat(resolve_config(env, f"rainbow-no-{removed}", protocol=protocol))
     differing = {k for k in rainbow if rainbow[k] != arm[k]}
-    assert differing == set(C.REGISTRY[removed].settings) | {"variant", "components"}
+    own = set(C.settings_for([removed], protocols.get(protocol).components))
+    assert C.REGISTRY[removed].switch in differing
+    assert differing - {"variant", "components"} <= own
 
 
 def test_declared_couplings():
-    noisy = resolve_config("CartPole-v1", "dqn+noisy")
+    noisy = resolve_config("ALE/Pong-v5", "dqn+noisy")  # Hessel et al.: greedy after the warm-up
     assert noisy.explore.epsilon_start == noisy.explore.epsilon_end == 0.0
+    assert noisy.explore.warmup_epsilon == 1.0
     c51 = resolve_config("CartPole-v1", "dqn+c51")
     assert c51.network.num_atoms == 51 and c51.agent.loss == "cross_entropy"
     nstep = resolve_config("CartPole-v1", "dqn+nstep")
     assert nstep.replay.n_step == 3
     per = resolve_config("CartPole-v1", "dqn+per")
     assert per.replay.prioritized and per.replay.priority_exponent == 0.5
+
+
+@pytest.mark.parametrize("protocol", ["revisiting_rainbow", "revisiting_rainbow_dqn"])
+def test_noisy_takes_the_protocols_exploration(protocol):
+    """RR Agents/rainbow_agent_new.py L212: noisy forces identity_epsilon, 0.01 from step 0. On
+    MinAtar that differs from the other arms' linear decay; on classic control it does not."""
+    minatar = resolve_config("MinAtar/Breakout-v0", "rainbow", protocol=protocol).explore
+    no_noisy = resolve_config("MinAtar/Breakout-v0", "rainbow-no-noisy", protocol=protocol).explore
+    assert (minatar.warmup_epsilon, minatar.epsilon_start, minatar.epsilon_end) == (0.01, 0.01, 0.01)
+    assert (no_noisy.warmup_epsilon, no_noisy.epsilon_start, no_noisy.epsilon_end) == (1.0, 1.0, 0.01)
+    assert no_noisy.epsilon_decay_steps == 250_000
+    for spec in ("rainbow", "dqn"):
+        classic = resolve_config("Acrobot-v1", spec, protocol=protocol).explore
+        assert (classic.warmup_epsilon, classic.epsilon_start, classic.epsilon_end) == (0.01, 0.01, 0.01)
 
 
 def test_generators():

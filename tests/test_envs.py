@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from dqnlab import envs
-from dqnlab.envs import PROTOCOLS, env_family, make_env, protocol_settings
+from dqnlab import envs, protocols
+from dqnlab.envs import env_family, make_env
 from dqnlab.envs import families as fam
 
 # Atari tests need the optional extra dqnlab[atari]; the rest must pass without it.
@@ -26,7 +26,6 @@ class EnvCfg:
 
     id: str = "CartPole-v1"
     family: str = "classic"
-    protocol: str = "none"
     frame_skip: int = 1
     sticky_action_prob: float = 0.0
     noop_max: int = 0
@@ -39,9 +38,16 @@ class EnvCfg:
     full_action_space: bool = False
 
 
+def protocol_settings(name: str) -> dict[str, object]:
+    """The `EnvConfig` settings of an Atari protocol ("none": no settings)."""
+    if name == "none":
+        return {}
+    return {k.removeprefix("env."): v for k, v in protocols.get(name).families["atari"].items()}
+
+
 def cfg_for(env_id: str, protocol: str = "none", **overrides: object) -> EnvCfg:
     family = "atari" if env_id.startswith("ALE/") else env_family(env_id)  # no ale-py needed
-    settings = {"id": env_id, "family": family, "protocol": protocol}
+    settings: dict[str, object] = {"id": env_id, "family": family}
     settings.update(protocol_settings(protocol))
     settings.update(overrides)
     return EnvCfg(**settings)
@@ -73,6 +79,7 @@ def same(a, b) -> bool:
 @pytest.mark.parametrize(
     "env_id,family",
     [
+        ("CartPole-v0", "classic"),
         ("CartPole-v1", "classic"),
         ("Acrobot-v1", "classic"),
         ("MountainCar-v0", "classic"),
@@ -90,7 +97,7 @@ def test_env_family(env_id: str, family: str) -> None:
 @pytest.mark.parametrize(
     "env_id",
     [
-        "CartPole-v0",
+        "CartPole-v2",
         "Pong",
         "ALE/Pong-v4",
         pytest.param("ALE/NotAGame-v5", marks=needs_ale),
@@ -145,21 +152,17 @@ def test_import_is_cheap() -> None:
 # --- protocols ----------------------------------------------------------------------------------
 
 
-def test_protocols_are_env_config_fields() -> None:
+def test_atari_protocols_set_env_config_fields() -> None:
     fields = {f.name for f in dataclasses.fields(EnvCfg)}
-    for name, settings in PROTOCOLS.items():
-        assert set(settings) <= fields, name
-    m, n = PROTOCOLS["machado2018"], PROTOCOLS["nature2015"]
+    for name in ("machado2018", "nature2015"):
+        settings = protocols.get(name).families["atari"]
+        assert {k.removeprefix("env.") for k in settings} <= fields and all(k.startswith("env.") for k in settings)
+    m, n = protocol_settings("machado2018"), protocol_settings("nature2015")
     assert (m["sticky_action_prob"], m["noop_max"], m["terminal_on_life_loss"]) == (0.25, 0, False)
     assert (n["sticky_action_prob"], n["noop_max"], n["terminal_on_life_loss"]) == (0.0, 30, True)
     for s in (m, n):
         assert (s["frame_skip"], s["frame_stack"], s["screen_size"]) == (4, 4, 84)
         assert s["max_episode_frames"] == 108_000 and s["reward_clip"] is True
-    assert protocol_settings("none") == {}
-    protocol_settings("nature2015")["noop_max"] = 0  # a copy: PROTOCOLS is not mutated
-    assert PROTOCOLS["nature2015"]["noop_max"] == 30
-    with pytest.raises(ValueError, match="machado2018"):
-        protocol_settings("dopamine")
 
 
 # --- observation contract ---------------------------------------------------------------------
@@ -220,12 +223,6 @@ def test_non_atari_rejects_atari_settings() -> None:
         make_env(cfg_for("CartPole-v1", family="atari"), 0)
 
 
-@needs_ale
-def test_atari_needs_a_protocol() -> None:
-    with pytest.raises(ValueError, match="protocol"):
-        make_env(cfg_for("ALE/Pong-v5"), 0)
-
-
 # --- determinism --------------------------------------------------------------------------------
 
 
@@ -238,7 +235,7 @@ def test_atari_needs_a_protocol() -> None:
         pytest.param(cfg_for("ALE/Breakout-v5", "machado2018"), 300, marks=needs_ale),
         pytest.param(cfg_for("ALE/Breakout-v5", "nature2015"), 300, marks=needs_ale),
     ],
-    ids=lambda x: getattr(x, "id", None) and f"{x.id}-{x.protocol}",
+    ids=lambda x: getattr(x, "id", None) and f"{x.id}-{x.sticky_action_prob}-{x.noop_max}",
 )
 def test_same_seed_same_trajectory(cfg: EnvCfg, steps: int) -> None:
     a = rollout(make_env(cfg, seed=7), 7, steps)

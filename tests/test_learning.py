@@ -1,7 +1,15 @@
-"""Learning tests (slow; CI runs them): dqn and rainbow solve CartPole-v1 with the shipped preset.
+"""Learning tests (slow; CI runs them) under the shipped protocols.
 
-Each arm must reach an evaluation mean return >= 475 within 50k steps in at least 2 of 3 seeds. A run
-stops as soon as an evaluation reaches the threshold, so passing arms cost less than the budget.
+* CartPole-v1 (50k steps): rainbow under the default protocol (revisiting_rainbow) and dqn under
+  the protocol the main job gives its dqn arm (revisiting_rainbow_dqn: RR's tuned DQN, lr 1e-3,
+  update period 4) reach an evaluation mean return >= 475. Under the Rainbow table (lr 1e-4,
+  update period 2) dqn levels off near 200 on CartPole-v1 (seed 0: best evaluation 276.9 in 50k
+  steps; docs/fidelity.md), which is why the ablation runs it under its own config.
+* Acrobot-v1 (revisiting_rainbow, 30k steps): rainbow and every rainbow-no-X reach an evaluation
+  mean >= -200 (random: -499).
+
+Each arm must pass in at least 2 of 3 seeds. A run stops at its first evaluation at or above the
+threshold, so passing arms cost less than the budget.
 """
 
 import multiprocessing as mp
@@ -9,35 +17,46 @@ import multiprocessing as mp
 import pytest
 
 from dqnlab import rundir
+from dqnlab.components import RAINBOW
 from dqnlab.presets import resolve_config
 
-THRESHOLD = 475.0
 
-
-def _solve(args: tuple[str, int, str]) -> float:
-    """Train until an evaluation reaches the threshold or the 50k budget ends; best eval return."""
+def _best_eval(args: tuple[str, str, str | None, int, float, str]) -> float:
+    """Train until an evaluation reaches the threshold or the budget ends; the best eval return."""
+    import pandas as pd
     import torch
 
     from dqnlab.train import Trainer
 
-    spec, seed, run_dir = args
+    env, spec, protocol, seed, threshold, run_dir = args
     torch.set_num_threads(1)
-    rundir.prepare(resolve_config("CartPole-v1", spec, seed=seed), run_dir)
+    rundir.prepare(resolve_config(env, spec, seed=seed, protocol=protocol), run_dir)
     trainer = Trainer(run_dir, progress=False)
-    trainer.run(should_stop=lambda: (trainer.line.eval_return or 0.0) >= THRESHOLD)
-    import pandas as pd
-
+    trainer.run(should_stop=lambda: (trainer.line.eval_return or -float("inf")) >= threshold)
     return float(pd.read_csv(f"{run_dir}/eval.csv")["return_mean"].max())
+
+
+def _passing_seeds(tmp_path, env: str, spec: str, threshold: float, protocol: str | None = None) -> list[float]:
+    jobs = [(env, spec, protocol, seed, threshold, str(tmp_path / f"seed_{seed}")) for seed in range(3)]
+    with mp.get_context("spawn").Pool(2) as pool:
+        return pool.map(_best_eval, jobs)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(2400)
-@pytest.mark.parametrize("spec", ["dqn", "rainbow"])
-def test_cartpole_v1_is_solved(tmp_path, spec):
-    cfg = resolve_config("CartPole-v1", spec)
-    assert cfg.total_steps == 50_000
-    jobs = [(spec, seed, str(tmp_path / f"seed_{seed}")) for seed in range(3)]
-    with mp.get_context("spawn").Pool(2) as pool:
-        best = pool.map(_solve, jobs)
-    solved = sum(b >= THRESHOLD for b in best)
-    assert solved >= 2, f"{spec}: best eval returns per seed {best}"
+@pytest.mark.parametrize("spec, protocol", [("dqn", "revisiting_rainbow_dqn"), ("rainbow", None)])
+def test_cartpole_v1_is_solved(tmp_path, spec, protocol):
+    assert resolve_config("CartPole-v1", spec, protocol=protocol).total_steps == 50_000
+    best = _passing_seeds(tmp_path, "CartPole-v1", spec, 475.0, protocol)
+    assert sum(b >= 475.0 for b in best) >= 2, f"{spec}: best eval returns per seed {best}"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(2400)
+@pytest.mark.parametrize("spec", ["rainbow", *(f"rainbow-no-{x}" for x in RAINBOW)])
+def test_rainbow_and_every_leave_one_out_arm_learn_acrobot(tmp_path, spec):
+    cfg = resolve_config("Acrobot-v1", spec)
+    assert cfg.protocol == "revisiting_rainbow" and cfg.total_steps == 30_000
+    assert cfg.network.hidden_sizes == (512, 512)
+    best = _passing_seeds(tmp_path, "Acrobot-v1", spec, -200.0)
+    assert sum(b >= -200.0 for b in best) >= 2, f"{spec}: best eval returns per seed {best}"

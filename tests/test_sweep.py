@@ -35,23 +35,33 @@ def test_shipped_experiments_load_and_expand(path):
 
 def test_shipped_experiment_sizes():
     classic = definition.load(ROOT / "experiments/classic_ablation.py")
-    assert classic.envs == ("CartPole-v1", "Acrobot-v1") and len(classic.seed_list()) >= 3
+    assert classic.envs == ("CartPole-v0", "Acrobot-v1") and len(classic.seed_list()) >= 3
     assert classic.variant_list()[0] == "rainbow" and classic.variant_list()[-1] == "dqn"
     assert len(classic.variant_list()) == 8
+    # The paper's network at the paper's budget, no shrinking; the dqn arm under RR's DQN config.
+    runs = grid.expand(definition.resolve(classic, GridOptions(seeds="1")))
+    assert {r.config.network.hidden_sizes for r in runs} == {(512, 512)}
+    assert {r.config.total_steps for r in runs} == {30_000}
+    assert {r.variant: r.config.protocol for r in runs}["dqn"] == "revisiting_rainbow_dqn"
+    assert {r.config.protocol for r in runs if r.variant != "dqn"} == {"revisiting_rainbow"}
     full = definition.resolve(classic, GridOptions(full=True))
     one_seed = definition.resolve(full, GridOptions(seeds="1"))
     budgets = {r.env: r.config.total_steps for r in grid.expand(one_seed)}
-    assert budgets == {"CartPole-v1": 50_000, "Acrobot-v1": 30_000}  # the presets' budgets
+    assert budgets == {"CartPole-v0": 30_000, "Acrobot-v1": 30_000, "LunarLander-v3": 120_000,
+                       "MountainCar-v0": 30_000}  # RR's budgets
     atari = definition.load(ROOT / "experiments/atari_ablation.py")
     assert len(atari.envs) == len(set(atari.envs)) == 57
     assert len(definition.resolve(atari, GridOptions(subset="atari5")).envs) == 5
     runs = grid.expand(definition.resolve(atari, GridOptions(subset="pong", seeds="1", variants="dqn")))
-    assert runs[0].config.env.protocol == "nature2015" and runs[0].config.total_frames == 200_000_000
+    assert runs[0].config.protocol == "nature2015" and runs[0].config.total_frames == 200_000_000
     over = definition.load(ROOT / "experiments/overestimation.py")
     assert over.variant_list() == ["dqn", "dqn+double"]
-    # The protocol applies to Atari ids only, so a classic subset of an Atari study still resolves.
+    # A protocol applies to the families it names: a classic subset of an Atari study takes the
+    # classic default.
     classic_over = definition.resolve(over, GridOptions(subset="classic", seeds="1"))
-    assert grid.expand(classic_over)[0].config.env.protocol == "none"
+    classic_runs = grid.expand(classic_over)
+    assert {r.config.protocol for r in classic_runs} == {"revisiting_rainbow_dqn"}  # the arms' own
+    assert {r.config.total_steps for r in classic_runs} == {30_000}  # the family's budget, not Atari's
 
 
 def test_generators_and_dedup():
@@ -342,3 +352,19 @@ def test_slurm_without_submitit_is_one_line(tmp_path, capsys, monkeypatch):
 def test_status_of_a_non_sweep_dir(tmp_path, capsys):
     assert main(["status", str(tmp_path)]) == 2
     assert "not a sweep directory" in capsys.readouterr().err
+
+
+def test_an_arm_protocol_applies_where_it_can_and_the_sweeps_elsewhere():
+    sweep = Sweep(name="mixed", envs=("Acrobot-v1", "ALE/Pong-v5"), variants=("dqn", "rainbow"),
+                  seeds=1, protocol="nature2015", arm_protocols={"dqn": "revisiting_rainbow_dqn"})
+    got = {(r.env, r.variant): r.config.protocol for r in grid.expand(sweep)}
+    assert got == {
+        ("Acrobot-v1", "dqn"): "revisiting_rainbow_dqn",  # the arm's own
+        ("Acrobot-v1", "rainbow"): "revisiting_rainbow",  # nature2015 is Atari only: the default
+        ("ALE/Pong-v5", "dqn"): "nature2015",  # the arm's protocol is not Atari: the sweep's
+        ("ALE/Pong-v5", "rainbow"): "nature2015",
+    }
+    assert sweep.to_dict()["arm_protocols"] == {"dqn": "revisiting_rainbow_dqn"}
+    with pytest.raises(ConfigError, match="unknown protocol"):
+        grid.expand(Sweep(name="bad", envs=("Acrobot-v1",), variants=("dqn",), seeds=1,
+                          arm_protocols={"dqn": "tuned"}))

@@ -80,7 +80,7 @@ def test_categorical_target_selects_argmax_action_and_shifts():
 def test_losses_by_hand():
     td = t([0.5, -2.0, 3.0])
     assert torch.allclose(losses.huber(td), t([0.125, 1.5, 2.5]))
-    assert torch.allclose(losses.squared(td), t([0.125, 2.0, 4.5]))
+    assert torch.allclose(losses.squared(td), t([0.25, 4.0, 9.0]))  # RR: mean((y - q)^2), no 1/2
     logits = torch.log(t([[0.25, 0.75]]))
     ce = losses.categorical_cross_entropy(t([[1.0, 0.0]]), logits)
     assert ce.item() == pytest.approx(-torch.log(t(0.25)).item(), rel=1e-6)

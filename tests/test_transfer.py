@@ -64,7 +64,7 @@ def test_staging_follows_a_new_batch_layout() -> None:
 
 
 def test_agent_update_is_the_same_through_the_staged_path() -> None:
-    cfg = resolve_config("CartPole-v1", "rainbow", overrides={"network.hidden_sizes": "16"})
+    cfg = resolve_config("CartPole-v1", "rainbow", overrides={"network.hidden_sizes": "16", "network.input_low": "()", "network.input_high": "()"})
     agents = [Agent(cfg, (5,), 4, torch.device("cpu")) for _ in range(2)]
     agents[1].transfer = BatchTransfer(torch.device("cpu"), staged=True)
     rbs = [filled(True), filled(True)]

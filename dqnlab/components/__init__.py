@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
@@ -65,11 +65,17 @@ def _checked(parse):
         raise ConfigError(str(e)) from None
 
 
-def settings_for(components: Iterable[str]) -> dict[str, Any]:
-    """The merged config settings of the enabled components (keys never collide; tested)."""
+def settings_for(
+    components: Iterable[str], protocol_values: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The merged config settings of the enabled components (keys never collide; tested), each
+    component's own values updated by the protocol's values for it (`Protocol.components`: e.g.
+    noisy's exploration under Revisiting Rainbow)."""
+    values = protocol_values or {}
     out: dict[str, Any] = {}
     for name in canonical(components):
         out.update(REGISTRY[name].settings)
+        out.update(values.get(name, {}))
     return out
 
 

@@ -2,8 +2,6 @@
 
 Public API:
 * `env_family(env_id)` -> "classic" | "minatar" | "atari" (ValueError for anything else).
-* `PROTOCOLS`, `protocol_settings(name)`: the Atari protocols machado2018 / nature2015 as
-  `EnvConfig` settings; `ATARI_FIXED`: the preprocessing facts shared by both.
 * `make_env(cfg, seed, evaluation=False)`: a gymnasium env with the contract documented there.
 
 Importing this package is cheap: gymnasium, minatar and ale-py are imported on first use, and
@@ -22,18 +20,14 @@ from dqnlab.envs.families import (
     env_family,
 )
 from dqnlab.envs.make import make_env
-from dqnlab.envs.protocols import ATARI_FIXED, PROTOCOLS, protocol_settings
 
 __all__ = [
-    "ATARI_FIXED",
     "CLASSIC_IDS",
     "LUNAR_LANDER_ID",
     "MINATAR_GAMES",
     "MINATAR_IDS",
-    "PROTOCOLS",
     "box2d_available",
     "classic_ids",
     "env_family",
     "make_env",
-    "protocol_settings",
 ]

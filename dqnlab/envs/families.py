@@ -10,7 +10,8 @@ import functools
 import importlib.util
 import re
 
-CLASSIC_IDS: tuple[str, ...] = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0")
+# CartPole-v0 (200-step cap) is the version Revisiting Rainbow ran; v1 caps episodes at 500.
+CLASSIC_IDS: tuple[str, ...] = ("CartPole-v0", "CartPole-v1", "Acrobot-v1", "MountainCar-v0")
 LUNAR_LANDER_ID = "LunarLander-v3"  # needs Box2D (`pip install box2d`, a binary wheel)
 
 MINATAR_GAMES: tuple[str, ...] = ("Asterix", "Breakout", "Freeway", "Seaquest", "SpaceInvaders")

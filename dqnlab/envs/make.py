@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from dqnlab.envs.families import ATARI_INSTALL_HINT, ale_games, ensure_registered, env_family
@@ -23,8 +24,6 @@ def _check_non_atari(cfg: Any, family: str) -> None:
         wrong.append(f"frame_stack={cfg.frame_stack} (must be 1)")
     if cfg.max_episode_frames is not None:
         wrong.append("max_episode_frames (use max_episode_steps)")
-    if cfg.protocol != "none":
-        wrong.append(f"protocol={cfg.protocol!r} (must be 'none')")
     if family == "classic" and cfg.sticky_action_prob != 0.0:
         wrong.append(f"sticky_action_prob={cfg.sticky_action_prob} (must be 0)")
     if family == "minatar" and cfg.full_action_space != cfg.id.endswith("-v0"):
@@ -60,18 +59,15 @@ def make_env(cfg: Any, seed: int, *, evaluation: bool = False) -> gymnasium.Env:
         env = _make_atari(cfg)
     else:
         _check_non_atari(cfg, family)
-        if family == "classic":
-            env = gym.make(cfg.id, max_episode_steps=cfg.max_episode_steps)
-            env = w.Float32Observation(env)
-        else:
-            # MinAtar's own sticky actions (its default is 0.1, per frame = per step) come from
-            # the config, so they are recorded; it has no default time limit.
-            env = gym.make(
-                cfg.id,
-                max_episode_steps=cfg.max_episode_steps,
-                sticky_action_prob=cfg.sticky_action_prob,
-            )
-            env = w.MinAtarChannelsFirst(env)
+        # MinAtar's own sticky actions (its default is 0.1, per frame = per step) come from the
+        # config, so they are recorded; it has no default time limit.
+        kwargs = {} if family == "classic" else {"sticky_action_prob": cfg.sticky_action_prob}
+        with warnings.catch_warnings():
+            # gymnasium calls CartPole-v0 and MinAtar's v0 ids (all 6 actions) out of date, but
+            # they are what Revisiting Rainbow ran.
+            warnings.filterwarnings("ignore", message=".*out of date", category=DeprecationWarning)
+            env = gym.make(cfg.id, max_episode_steps=cfg.max_episode_steps, **kwargs)
+        env = w.Float32Observation(env) if family == "classic" else w.MinAtarChannelsFirst(env)
     return w.Contract(env, family, seed)
 
 
@@ -79,12 +75,7 @@ def _make_atari(cfg: Any) -> gymnasium.Env:
     import gymnasium as gym
 
     from dqnlab.envs import wrappers as w
-    from dqnlab.envs.protocols import PROTOCOLS
 
-    if cfg.protocol not in PROTOCOLS:
-        raise ValueError(
-            f"{cfg.id} needs an Atari protocol ({', '.join(PROTOCOLS)}), got {cfg.protocol!r}"
-        )
     try:
         from gymnasium.wrappers import AtariPreprocessing
     except ImportError as exc:  # pragma: no cover - gymnasium always has it; cv2 is checked below

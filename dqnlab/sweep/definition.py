@@ -47,7 +47,13 @@ class Sweep:
     preset: str | None = None
     """Hyperparameter preset (default: each env's family)."""
     protocol: str | None = None
-    """Atari protocol: machado2018 | nature2015 (None for classic control and MinAtar)."""
+    """Named protocol for every run (dqnlab/protocols/), e.g. nature2015 or revisiting_rainbow;
+    None: each env family's default. A protocol applies to the families it names; runs of other
+    families take their family's default."""
+    arm_protocols: Mapping[str, str] = field(default_factory=dict)
+    """Variant -> the protocol that arm runs under instead, e.g. {"dqn": "revisiting_rainbow_dqn"}:
+    the dqn baseline with its own tuned config, as Revisiting Rainbow and Hessel et al. compared
+    it. Each run's config.json records its protocol and the figures' captions name it."""
     steps: int | None = None
     """Budget in agent steps for every run (None: each env's preset budget)."""
     overrides: Mapping[str, Any] = field(default_factory=dict)
@@ -66,6 +72,9 @@ class Sweep:
         if not isinstance(self.seeds, int):
             object.__setattr__(self, "seeds", tuple(self.seeds))
         object.__setattr__(self, "overrides", dict(self.overrides))
+        object.__setattr__(self, "arm_protocols", {
+            comps.variant_name(comps.parse_variant(v)): p for v, p in dict(self.arm_protocols).items()
+        })
         object.__setattr__(self, "full", dict(self.full))
         object.__setattr__(self, "subsets", {k: tuple(v) for k, v in self.subsets.items()})
 
@@ -85,6 +94,7 @@ class Sweep:
             "seeds": self.seed_list(),
             "preset": self.preset,
             "protocol": self.protocol,
+            "arm_protocols": dict(sorted(self.arm_protocols.items())),
             "steps": self.steps,
             "overrides": {k: _jsonable(v) for k, v in sorted(self.overrides.items())},
         }

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from dqnlab import rundir
+from dqnlab import protocols, rundir
 from dqnlab.config import Config, to_dict
 from dqnlab.contract import MANIFEST, run_rel_dir
 from dqnlab.errors import ConfigError
@@ -40,18 +40,28 @@ def expand(sweep: Sweep) -> list[Run]:
     """Every run of the grid, env-major then variant then seed; duplicates (two specs naming the
     same variant) collapse because variants are canonical names."""
     runs: dict[str, Run] = {}
-    # The protocol is an Atari setting: a definition mixing families applies it to Atari ids only.
-    protocols = {e: sweep.protocol if family_of(e) == "atari" else None for e in sweep.envs}
     for env_id in sweep.envs:
         for variant in sweep.variant_list():
+            protocol = protocol_for(sweep, env_id, variant)
             for seed in sweep.seed_list():
                 cfg = resolve_config(
                     env_id, variant, seed=seed, total_steps=sweep.steps, preset=sweep.preset,
-                    protocol=protocols.get(env_id), overrides=sweep.overrides,
+                    protocol=protocol, overrides=sweep.overrides,
                 )
                 rel = run_rel_dir(env_id, cfg.variant, seed)
                 runs.setdefault(rel, Run(env_id, cfg.variant, seed, cfg, rel))
     return list(runs.values())
+
+
+def protocol_for(sweep: Sweep, env_id: str, variant: str) -> str | None:
+    """The protocol of one arm on one env: the arm's own (`arm_protocols`), else the sweep's,
+    the first that applies to the env's family; None (the family's default) if neither does, so
+    a definition mixing families can name protocols of each."""
+    family = family_of(env_id)
+    for name in (sweep.arm_protocols.get(variant), sweep.protocol):
+        if name is not None and family in protocols.get(name).families:
+            return name
+    return None
 
 
 def manifest(sweep: Sweep, runs: list[Run]) -> dict[str, Any]:

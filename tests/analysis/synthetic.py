@@ -32,6 +32,17 @@ def family_of(env: str) -> str:
     return "classic"
 
 
+def env_settings(protocol: str) -> dict[str, object]:
+    """What a protocol writes into config.json's env section (Atari's differ; others set none
+    that differ between their protocols)."""
+    from dqnlab import protocols
+
+    known = protocols.PROTOCOLS.get(protocol)
+    if known is None or "atari" not in known.families:
+        return {}
+    return {k.removeprefix("env."): v for k, v in known.families["atari"].items() if k.startswith("env.")}
+
+
 def write_run(
     root: str | Path,
     *,
@@ -58,7 +69,7 @@ def write_run(
     at total_steps). The directory defaults to `<root>/<env with / -> ->/<variant>/seed_<n>`.
     """
     family = family_of(env)
-    protocol = protocol or ("machado2018" if family == "atari" else "none")
+    protocol = protocol or ("machado2018" if family == "atari" else "revisiting_rainbow")
     preset = preset or family
     frame_skip = frame_skip or (4 if family == "atari" else 1)
     n = len(returns)
@@ -78,7 +89,9 @@ def write_run(
         "preset": preset,
         "seed": seed,
         "total_steps": total_steps,
-        "env": {"id": env, "family": family, "protocol": protocol, "frame_skip": frame_skip},
+        "protocol": protocol,
+        "env": {"id": env, "family": family, "frame_skip": frame_skip, **env_settings(protocol)},
+        "eval": {"episodes": episodes},
         "agent": {"gamma": 0.99},
         "meta": {"dqnlab_version": "test", "created": "2024-01-01T00:00:00"},
     }

@@ -21,11 +21,27 @@ def test_classic_control_caption_facts_name_the_table_and_its_numbers(tmp_path):
     assert "Acrobot-v1: random −499.1, reference −100" in f.normalization
     assert "CartPole-v1: random 22.2, reference 500" in f.normalization
     assert "provisional" not in f.normalization
-    assert f.setup == "Hyperparameters: preset classic; budget 30k environment steps per run."
+    assert f.setup == ("Hyperparameters: preset classic, protocol revisiting_rainbow (Obando-Ceron & "
+                       "Castro 2021, their Configs/rainbow_*.gin); budget 30k environment steps per run.")
     assert f.evaluation == "An evaluation's return is the mean undiscounted return of 5 episodes."
     assert f.final == "A run's final score is the mean of its last 3 evaluations."
     assert f.bootstrap == "rliable, 500 bootstrap resamples of runs within each env"
     assert f.gamma == 0.99 and f.units == "the env's reward units"
+
+
+def test_a_dqn_arm_under_its_own_protocol_is_aggregated_and_named(tmp_path):
+    """The main job's layout: rainbow-no-X under rainbow_*.gin, dqn under dqn_*.gin."""
+    from dqnlab.analysis.load import check_comparable
+
+    write_run(tmp_path, variant="rainbow", env="CartPole-v0", total_steps=30_000)
+    write_run(tmp_path, variant="dqn", env="CartPole-v0", total_steps=30_000, protocol="revisiting_rainbow_dqn")
+    loaded = load_runs(tmp_path)
+    check_comparable(loaded.runs)
+    f = facts_of(tmp_path)
+    assert f.setup == ("Hyperparameters: rainbow: preset classic, protocol revisiting_rainbow "
+                       "(Obando-Ceron & Castro 2021, their Configs/rainbow_*.gin); dqn: preset classic, "
+                       "protocol revisiting_rainbow_dqn (Obando-Ceron & Castro 2021, their tuned DQN "
+                       "baseline, Configs/dqn_*.gin); budget 30k environment steps per run.")
 
 
 def test_atari_caption_facts_say_protocol_frames_and_clipping(tmp_path):
@@ -33,8 +49,8 @@ def test_atari_caption_facts_say_protocol_frames_and_clipping(tmp_path):
     f = facts_of(tmp_path)
     assert f.normalization.startswith("Human-normalized score")
     assert "analysis/data/atari_human_random.csv" in f.normalization
-    assert f.setup == ("Hyperparameters: preset atari, protocol machado2018; budget 50M agent "
-                       "steps per run (frame skip 4).")  # fmt: skip
+    assert f.setup == ("Hyperparameters: preset atari, protocol machado2018 (Machado et al. 2018, as in "
+                       "Dopamine); budget 50M agent steps per run (frame skip 4).")  # fmt: skip
     assert "unclipped" in f.evaluation and "clipped to [−1, 1]" in f.units
 
 
@@ -110,7 +126,9 @@ def test_every_figure_caption_names_its_statistic(tmp_path):
         assert statistic in caption.text, caption.label
         assert caption.text.endswith("3 runs (seeds) per env for dqn."), caption.label
     overestimation = expected[4][0]
-    assert "25% of the evaluation episodes were cut by a time limit" in overestimation.text
+    assert "25% of the evaluation episodes were cut by a time limit" in overestimation.text  # no tail
+    with_tail = captions.overestimation(f, [("dqn", "dqn+double")], counts, 0.25, 688)
+    assert "reached their time limit; the policy ran on for 688 more steps" in with_tail.text
 
 
 def test_number_and_steps_formatting():

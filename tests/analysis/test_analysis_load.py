@@ -64,6 +64,30 @@ def test_mixed_protocols_are_refused(tmp_path):
         check_comparable(tables.evals)
 
 
+def test_an_arm_may_run_its_own_protocol_but_not_two(tmp_path):
+    write_run(tmp_path, variant="rainbow", env="Acrobot-v1", seed=0)
+    write_run(tmp_path, variant="dqn", env="Acrobot-v1", protocol="revisiting_rainbow_dqn", seed=0)
+    check_comparable(load_runs(tmp_path).evals)  # same env and eval settings: one quantity
+    write_run(tmp_path, variant="dqn", env="Acrobot-v1", protocol="revisiting_rainbow", seed=1)
+    with pytest.raises(AnalysisError, match="different protocols"):
+        check_comparable(load_runs(tmp_path).evals)
+
+
+def test_protocols_whose_scores_differ_are_refused_even_across_arms(tmp_path):
+    write_run(tmp_path, variant="rainbow", env="ALE/Pong-v5", protocol="machado2018")
+    write_run(tmp_path, variant="dqn", env="ALE/Pong-v5", protocol="nature2015")
+    with pytest.raises(AnalysisError, match="different protocols: machado2018 .*nature2015"):
+        check_comparable(load_runs(tmp_path).evals)
+
+
+def test_runs_written_before_the_protocol_moved_are_read(tmp_path):
+    run = write_run(tmp_path, variant="dqn", env="ALE/Pong-v5", protocol="nature2015")
+    config = json.loads((run / "config.json").read_text())
+    config["env"]["protocol"] = config.pop("protocol")  # the old layout
+    (run / "config.json").write_text(json.dumps(config))
+    assert load_runs(tmp_path).runs["protocol"].tolist() == ["nature2015"]
+
+
 def test_mixed_presets_and_budgets_are_refused(tmp_path):
     write_run(tmp_path / "a", variant="dqn", preset="classic")
     write_run(tmp_path / "b", variant="dqn", preset="tuned")

@@ -60,8 +60,8 @@ def test_small_scale_normalization_by_hand():
     assert cartpole.reference == 500.0
     assert normalize("CartPole-v1", 500.0) == pytest.approx(1.0)
     assert normalize("CartPole-v1", cartpole.random) == pytest.approx(0.0)
-    # MountainCar: random -200, reference -110 (reward_threshold) -> -155 is halfway.
-    assert normalize("MountainCar-v0", -155.0) == pytest.approx(0.5)
+    # MountainCar: random -600 (its 600-step cap), reference -110 (reward_threshold) -> -355 is halfway.
+    assert normalize("MountainCar-v0", -355.0) == pytest.approx(0.5)
     assert reference_for("MinAtar/Breakout-v1").family == "minatar"
 
 
@@ -72,7 +72,7 @@ def test_every_small_scale_row_documents_its_reference():
     assert (table["reference"] > table["random"]).all()
 
 
-@pytest.mark.parametrize("env_id", ["Pendulum-v1", "ALE/NotAGame-v5", "MinAtar/Breakout-v0"])
+@pytest.mark.parametrize("env_id", ["Pendulum-v1", "ALE/NotAGame-v5", "MinAtar/Breakout-v2"])
 def test_unknown_env_is_a_clear_error(env_id):
     with pytest.raises(AnalysisError, match="no normalization reference|unknown Atari game"):
         normalize(env_id, 1.0)

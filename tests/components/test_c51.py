@@ -51,7 +51,7 @@ def test_off_is_a_scalar_head_regressed_on_y():
     with torch.no_grad():
         y = b.ret + b.discount * a.target(b.next_obs).q_values.max(1).values
     td = y - a.online(b.obs).q_values.gather(1, b.action[:, None]).squeeze(1)
-    assert torch.allclose(out.per_sample, 0.5 * td**2) and torch.allclose(out.priority, td.abs())
+    assert torch.allclose(out.per_sample, td**2) and torch.allclose(out.priority, td.abs())
 
 
 @pytest.mark.parametrize("overrides, message", [

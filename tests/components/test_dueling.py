@@ -15,7 +15,7 @@ def test_declared_as_a_head_switch():
 def test_q_is_value_plus_centred_advantage():
     net = agent("dqn+dueling").online
     x = torch.randn(6, 4)
-    h = net.shared(net.torso(x))
+    h = net.features(x)
     value, adv = net.value(h), net.advantage(h)
     assert torch.allclose(net(x).q_values, value + adv - adv.mean(1, keepdim=True), atol=1e-6)
 
@@ -24,4 +24,4 @@ def test_off_is_one_stream():
     net = agent("dqn").online
     assert not hasattr(net, "value")
     x = torch.randn(6, 4)
-    assert torch.equal(net(x).q_values, net.advantage(net.shared(net.torso(x))))
+    assert torch.equal(net(x).q_values, net.advantage(net.features(x)))

@@ -1,5 +1,6 @@
-"""noisy: NoisyLinear layers whose noise explores (epsilon 0 in training) and that use their mean
-weights in evaluation; off, plain layers, and the noise generator is never touched."""
+"""noisy: NoisyLinear layers whose noise explores (with the protocol's epsilon: 0 for Hessel et al.,
+0.01 for Revisiting Rainbow) and that use their mean weights in evaluation; off, plain layers, and
+the noise generator is never touched."""
 
 import numpy as np
 import torch
@@ -20,9 +21,16 @@ def _batch(n: int = 8) -> Batch:
 def test_declared_couplings():
     comp = components.REGISTRY["noisy"]
     assert comp.slot == "exploration"
-    a = agent("dqn+noisy")
-    assert a.cfg.explore.epsilon_start == a.cfg.explore.epsilon_end == 0.0
+    a = agent("dqn+noisy")  # CartPole-v1: revisiting_rainbow's identity_epsilon, 0.01 throughout
+    assert a.cfg.explore.warmup_epsilon == a.cfg.explore.epsilon_start == a.cfg.explore.epsilon_end == 0.01
     assert a.online.noisy_layers and all(isinstance(m, NoisyLinear) for m in a.online.noisy_layers)
+
+
+def test_every_fully_connected_layer_is_noisy():
+    """RR networks_new.py L122-131: `net` builds every Dense layer, hidden and heads, noisy."""
+    a = agent("dqn+noisy+dueling", **{"network.hidden_sizes": "16,16"})
+    linear = [m for m in a.online.modules() if isinstance(m, (torch.nn.Linear, NoisyLinear))]
+    assert len(linear) == 4 and all(isinstance(m, NoisyLinear) for m in linear)
 
 
 def test_noise_explores_in_training_and_evaluation_uses_the_mean_weights():
@@ -45,4 +53,4 @@ def test_off_never_draws_noise():
     a.act_one(np.zeros(4, np.float32), 0.0, rng)
     a.update(_batch())
     assert torch.equal(a.noise_generator.get_state(), before)
-    assert a.cfg.explore.epsilon_start == 1.0  # the preset's epsilon-greedy exploration
+    assert not a.cfg.network.noisy

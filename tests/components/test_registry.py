@@ -110,7 +110,9 @@ def test_the_head_kind_registries_agree():
 
 
 @pytest.mark.parametrize("key, value, message", [
-    ("network.torso", "resnet", "choose from mlp, minatar, nature"),
+    ("network.torso", "resnet", "choose from mlp, minatar, minatar_same, nature"),
+    ("network.init", "orthogonal", "choose from uniform_fan_in, glorot_uniform"),
+    ("network.dueling_layout", "split", "choose from streams, heads"),
     ("network.head", "quantile", "choose from scalar, categorical"),
     ("agent.loss", "l1", "choose from huber, mse"),
     ("env.vector_backend", "gpu", "copies, ale"),

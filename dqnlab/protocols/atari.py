@@ -1,8 +1,8 @@
-"""The two named Atari evaluation protocols, as data.
+"""The two named Atari protocols: how the games are played and scored.
 
-Every key of a protocol is an `EnvConfig` field, so `presets.py` can copy a protocol straight into
-the run's config (and hence into config.json). Preprocessing facts that are the same under both
-protocols and have no config field are listed in `ATARI_FIXED` instead.
+They set `env.*` only; the agent's hyperparameters are the `atari` preset's (Hessel et al. 2018,
+Table 1), the same under both. Preprocessing facts that are the same under both protocols and
+have no config field are listed in `ATARI_FIXED`.
 
 Sources:
 * `machado2018`: Machado et al. 2018, "Revisiting the ALE", as used by Dopamine: sticky actions
@@ -13,37 +13,47 @@ Sources:
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from dqnlab.protocols import Protocol
+
 _COMMON: dict[str, Any] = {
-    "frame_skip": 4,
-    "screen_size": 84,
-    "frame_stack": 4,
+    "env.frame_skip": 4,
+    "env.screen_size": 84,
+    "env.frame_stack": 4,
     # Clipping is applied by the learner, never by the env: evaluation reports raw game scores.
-    "reward_clip": True,
+    "env.reward_clip": True,
     # ALE counts emulator frames, so 108k frames = 27k agent steps at frame_skip 4 (30 minutes).
-    "max_episode_frames": 108_000,
-    "max_episode_steps": None,
-    "full_action_space": False,
+    "env.max_episode_frames": 108_000,
+    "env.max_episode_steps": None,
+    "env.full_action_space": False,
 }
 
-PROTOCOLS: dict[str, dict[str, Any]] = {
-    "machado2018": {
+MACHADO2018 = Protocol(
+    name="machado2018",
+    source="Machado et al. 2018, as in Dopamine",
+    families={"atari": {
         **_COMMON,
-        "sticky_action_prob": 0.25,
-        "noop_max": 0,
-        "terminal_on_life_loss": False,
-    },
-    "nature2015": {
+        "env.sticky_action_prob": 0.25,
+        "env.noop_max": 0,
+        "env.terminal_on_life_loss": False,
+    }},
+)
+
+NATURE2015 = Protocol(
+    name="nature2015",
+    source="Mnih et al. 2015, as in Hessel et al. 2018",
+    families={"atari": {
         **_COMMON,
-        "sticky_action_prob": 0.0,
-        "noop_max": 30,
+        "env.sticky_action_prob": 0.0,
+        "env.noop_max": 30,
         # In EnvConfig this means "discount 0 on a life loss, no reset": the env reports it as
         # info["life_loss"]; the episode (and the score) continues until the game is over.
-        "terminal_on_life_loss": True,
-    },
-}
+        "env.terminal_on_life_loss": True,
+    }},
+)
+
+PROTOCOLS: tuple[Protocol, ...] = (MACHADO2018, NATURE2015)
 
 # Identical under both protocols and not configurable: recorded here so they are stated once.
 ATARI_FIXED: dict[str, Any] = {
@@ -56,15 +66,3 @@ ATARI_FIXED: dict[str, Any] = {
     "fire_on_reset": False,
     "action_set": "minimal unless full_action_space",
 }
-
-
-def protocol_settings(protocol: str) -> dict[str, Any]:
-    """A copy of the `EnvConfig` settings of a named Atari protocol.
-
-    `"none"` (classic control and MinAtar) has no settings and returns `{}`.
-    """
-    if protocol == "none":
-        return {}
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown Atari protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
-    return copy.deepcopy(PROTOCOLS[protocol])
