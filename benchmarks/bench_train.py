@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import cProfile
 import csv
+import functools
 import pstats
 import tempfile
 import time
@@ -95,6 +96,36 @@ def bench_overhead(names: list[str], steps: dict[str, int], device: str, repeats
         ))
     return rows
 
+
+
+def bench_clip(steps: int, device: str, repeats: int) -> list[dict[str, Any]]:
+    """Gradient-norm clipping (issue 13): the Trainer with dqnlab.grad_clip (three foreach ops)
+    against the same Trainer with torch.nn.utils.clip_grad_norm_ (what it called before) and
+    without clipping, CartPole-v1 dqn at 2x128 clipped at 10, interleaved; best SPS of each."""
+    from dqnlab import agent as agent_module
+
+    cfg = make_config("CartPole-v1", "dqn", steps, {"network.hidden_sizes": (128, 128), "agent.max_grad_norm": 10.0})
+    no_clip = make_config("CartPole-v1", "dqn", steps, {"network.hidden_sizes": (128, 128), "agent.max_grad_norm": None})
+    ours = agent_module.clip_grad_norm_
+    torch_clip = functools.partial(torch.nn.utils.clip_grad_norm_, foreach=True)
+    best = {"dqnlab": 0.0, "torch": 0.0, "none": 0.0}
+    try:
+        for _ in range(repeats):
+            for label, fn, c in (("dqnlab", ours, cfg), ("torch", torch_clip, cfg), ("none", ours, no_clip)):
+                agent_module.clip_grad_norm_ = fn
+                best[label] = max(best[label], run_trainer(c, device)["sps"])
+    finally:
+        agent_module.clip_grad_norm_ = ours
+    note = (f"CartPole-v1 dqn 2x128, {steps} steps, update every {cfg.agent.update_period_steps}, {device}, "
+            f"{torch.get_num_threads()} thread(s)")
+    return [
+        dict(name="train/clip_dqnlab_vs_torch", unit="steps/s", dqnlab=best["dqnlab"], baseline=best["torch"],
+             ratio=best["dqnlab"] / best["torch"], target="report", passed=None,
+             note=f"{note}; baseline torch.nn.utils.clip_grad_norm_(foreach=True), the same bits"),
+        dict(name="train/clip_cost", unit="steps/s", dqnlab=best["dqnlab"], baseline=best["none"],
+             ratio=best["dqnlab"] / best["none"], target="report", passed=None,
+             note=f"{note}; baseline without clipping (torch's clip: {best['torch'] / best['none']:.3f}x)"),
+    ]
 
 # -- where the time goes ----------------------------------------------------------------------
 

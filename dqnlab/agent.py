@@ -17,6 +17,7 @@ from dqnlab import bootstrap, components, losses
 from dqnlab.batch import Batch, TensorBatch
 from dqnlab.components import Bootstrap
 from dqnlab.config import Config
+from dqnlab.grad_clip import clip_grad_norm_
 from dqnlab.networks import QNetwork
 from dqnlab.transfer import BatchTransfer
 
@@ -167,9 +168,7 @@ class Agent:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.cfg.agent.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(
-                self.online.parameters(), self.cfg.agent.max_grad_norm, foreach=True
-            )
+            clip_grad_norm_(self.online.parameters(), self.cfg.agent.max_grad_norm)
         self.optimizer.step()
         self.updates += 1
         # One device->host copy for everything the loop needs.
