@@ -2,7 +2,7 @@
 
     python benchmarks/run.py                 # everything (about 10 minutes on 2 cores)
     python benchmarks/run.py --quick         # a short version (about 3 minutes)
-    python benchmarks/run.py --only replay   # one group: replay | train | vector | profile | e2e | device
+    python benchmarks/run.py --only replay   # one group: replay | train | vector | profile | e2e | denormal | device
     python benchmarks/run.py --only e2e --real-sweep   # also time the real `dqnlab sweep` (15-20 min)
     python benchmarks/run.py --only device --device cuda   # updates/s and SPS on a GPU
 
@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # `python benchmarks/run.py` from a fresh clone, no install needed
     sys.path.insert(0, str(REPO))
 
-GROUPS = ("replay", "train", "vector", "profile", "e2e", "device")
+GROUPS = ("replay", "train", "vector", "profile", "e2e", "denormal", "device")
 
 
 def _fmt(x: Any) -> str:
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from benchmarks import bench_e2e, bench_replay, bench_train
+    from benchmarks import bench_denormal, bench_e2e, bench_replay, bench_train
 
     groups = args.only or [g for g in GROUPS if g != "device" or args.device != "cpu"]
     quick = args.quick
@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     if "train" in groups:
         steps = {"CartPole-v1": 2_500 if quick else 6_000, "MinAtar/Breakout-v1": 4_000 if quick else 10_000}
         emit(bench_train.bench_overhead(list(bench_train.CONFIGS), steps, args.device, 1 if quick else 2))
+        emit(bench_train.bench_clip(3_000 if quick else 8_000, args.device, 1 if quick else 3))
     if "vector" in groups:
         steps = {"CartPole-v1": 2_000 if quick else 4_000, "MinAtar/Breakout-v1": 4_000 if quick else 10_000}
         emit(bench_train.bench_vector(["cartpole_rainbow", "breakout_dqn"], steps, args.device))
@@ -147,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
                            note=real["command"])])
             else:
                 print(f"e2e real sweep skipped: {real['skipped']}", flush=True)
+    if "denormal" in groups:  # CPU only: torch.set_flush_denormal sets the CPU's flags
+        emit(bench_denormal.bench_speed(10_000 if quick else 30_000, 300 if quick else 1_000))
+        emit(bench_denormal.bench_results(3_000 if quick else 10_000))
     if "device" in groups:
         if args.device.startswith("cuda") and not torch.cuda.is_available():
             print("device group skipped: --device cuda but no CUDA device is present", flush=True)

@@ -140,7 +140,7 @@ class RunConfig:
     checkpoint_period_steps: int = knob(10_000, "agent steps between checkpoints (0 = only at the end)")
     flush_denormal: bool = knob(
         True, "CPU: flush subnormal floats to zero (torch.set_flush_denormal) while the run trains; "
-        "Adam's second-moment state turns subnormal and slows every update (docs/fidelity.md)"
+        "Adam's first-moment state turns subnormal and slows every update (docs/fidelity.md)"
     )
 
 
