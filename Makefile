@@ -1,4 +1,5 @@
-# Set-up is implicit: every target below creates .venv on first use.
+# Set-up: make venv (the .venv; every target below also creates it on first use) and, as root,
+#   make slurm-deps (the one-node SLURM cluster the tests marked slurm need).
 #   make ablation   the main job: the local classic-control Rainbow ablation, then its figures
 #   make test       everything CI runs: ruff, the default suite, the slow learning tests, the SLURM tests
 #   make test-fast  the default suite only (a few minutes)
