@@ -125,7 +125,7 @@ def _normalization(envs: Sequence[str]) -> str:
     provisional = [env for env, ref in zip(envs, refs) if ref.provisional]
     if provisional:
         text += (f" The reference scores of {', '.join(provisional)} are provisional "
-                 "(not checked against their publication).")  # fmt: skip
+                 "(from a different setting: see the reference table's header).")  # fmt: skip
     return text
 
 

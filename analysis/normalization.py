@@ -5,7 +5,8 @@
 - Classic control and MinAtar: reference and random scores from `data/small_scale_reference.csv`,
   each row with its provenance. Random scores were measured by us (`analysis/measure_random.py`);
   references are the max return (CartPole), gymnasium's `reward_threshold` (Acrobot, MountainCar,
-  LunarLander), and a DQN score for MinAtar marked `provisional` (see the CSV header).
+  LunarLander), and for MinAtar DQN's final return in the MinAtar authors' published learning
+  curves (full action set, so the -v1 rows are marked `provisional`; see the CSV header).
 
 So 0 is a uniform random policy and 1 is the reference, for every env: scores from different
 envs can then share one aggregate (IQM, median, ...) as in Agarwal et al. 2021.

@@ -2,7 +2,7 @@
 
     python benchmarks/run.py                 # everything (about 10 minutes on 2 cores)
     python benchmarks/run.py --quick         # a short version (about 3 minutes)
-    python benchmarks/run.py --only replay   # one group: replay | train | vector | profile | e2e | denormal | device
+    python benchmarks/run.py --only replay   # one group: replay | train | vector | profile | e2e | denormal | pack | device
     python benchmarks/run.py --only e2e --real-sweep   # also time the real `dqnlab sweep` (15-20 min)
     python benchmarks/run.py --only device --device cuda   # updates/s and SPS on a GPU
 
@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # `python benchmarks/run.py` from a fresh clone, no install needed
     sys.path.insert(0, str(REPO))
 
-GROUPS = ("replay", "train", "vector", "profile", "e2e", "denormal", "device")
+GROUPS = ("replay", "train", "vector", "profile", "e2e", "denormal", "pack", "device")
 
 
 def _fmt(x: Any) -> str:
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from benchmarks import bench_denormal, bench_e2e, bench_replay, bench_train
+    from benchmarks import bench_denormal, bench_e2e, bench_pack, bench_replay, bench_train
 
     groups = args.only or [g for g in GROUPS if g != "device" or args.device != "cpu"]
     quick = args.quick
@@ -151,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     if "denormal" in groups:  # CPU only: torch.set_flush_denormal sets the CPU's flags
         emit(bench_denormal.bench_speed(10_000 if quick else 30_000, 300 if quick else 1_000))
         emit(bench_denormal.bench_results(3_000 if quick else 10_000))
+    if "pack" in groups:  # issue 13's question: K updates packed into one, vs K separate
+        emit(bench_pack.bench_pack(quick=quick, device=args.device))
     if "device" in groups:
         if args.device.startswith("cuda") and not torch.cuda.is_available():
             print("device group skipped: --device cuda but no CUDA device is present", flush=True)
