@@ -1,8 +1,9 @@
 """Global gradient-norm clipping in three foreach ops.
 
 torch.nn.utils.clip_grad_norm_ does the same math, but its grouping of tensors by device and
-dtype and its checks cost as much as the math for a small network (~120 us against ~60 us for a
-2x128 MLP on one core: issue 13 found clipping ~14% of a 2x128 DQN run).
+dtype and its checks cost as much as the math for a small network: one call on a 2x128 MLP's
+gradients takes ~60 us here against ~120 us. End to end a 2x128 DQN run is no faster for it
+(benchmarks/README.md, `train/clip_*`): clipping still costs it ~10%.
 """
 
 from __future__ import annotations
