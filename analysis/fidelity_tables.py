@@ -21,7 +21,9 @@ import numpy as np
 import pandas as pd
 
 from .load import load_runs
+from .metrics import final_scores
 from .normalization import add_normalized
+from .overestimation import final_bias_per_run
 from .variants import sort_variants
 
 BOOTSTRAP_REPS = 2000
@@ -56,17 +58,16 @@ def _grid(frame: pd.DataFrame, column: str, arms: list[str], envs: list[str],
 
 
 def _overestimation(evals: pd.DataFrame, arms: list[str], rng: np.random.Generator) -> list[str]:
-    last = evals.sort_values("step").groupby("run_dir").tail(1)
+    last = final_bias_per_run(evals)
     lines = ["| env | arm | Q estimate | realized value | Q - realized | episodes past the time limit |",
              "|---|---|---|---|---|---|"]
     for env in sorted(last["env"].unique()):
         for arm in arms:
             r = last[(last["env"] == env) & (last["variant"] == arm)]
             if len(r):
-                q, real = r["q_estimate_mean"], r["discounted_return_mean"]
-                lines.append(f"| {env} | {arm} | {fmt(*mean_ci(q, rng))} | {fmt(*mean_ci(real, rng))} | "
-                             f"{fmt(*mean_ci(q - real, rng))} | "
-                             f"{r['truncated_episodes'].sum() / r['episodes'].sum():.0%} |")
+                lines.append(f"| {env} | {arm} | {fmt(*mean_ci(r['q_estimate'], rng))} | "
+                             f"{fmt(*mean_ci(r['discounted_return'], rng))} | {fmt(*mean_ci(r['bias'], rng))} | "
+                             f"{r['truncated_fraction'].mean():.0%} |")
     return lines + [""]
 
 
@@ -79,7 +80,7 @@ def report(sweep: Path, overestimation: Path | None = None, seed: int = 0) -> st
     envs = sorted(evals["env"].unique())
     arms = sort_variants(list(evals["variant"].unique()))
     keys = ["variant", "env", "seed", "run_dir"]
-    final = evals.sort_values("step").groupby("run_dir").tail(1)
+    final = final_scores(tables.evals)  # the last evaluation of each complete run
     auc = evals.groupby(keys, as_index=False)["return_mean"].mean()
     train = progress.dropna(subset=["episode_return"])
     train_last = train.sort_values("step").groupby("run_dir").tail(1)
@@ -89,7 +90,7 @@ def report(sweep: Path, overestimation: Path | None = None, seed: int = 0) -> st
     out = [f"Complete runs per (env, arm): {sorted(set(runs))}. Cells: mean over seeds [95% bootstrap "
            f"interval over seeds, {BOOTSTRAP_REPS} resamples].", ""]
     for title, frame, column in (
-        ("Final evaluation return (10 episodes, epsilon 0.001)", final, "return_mean"),
+        ("Final evaluation return (10 episodes, epsilon 0.001)", final, "score"),
         ("Evaluation return averaged over the evaluations of training", auc, "return_mean"),
         ("RR's metric: mean training-episode return in the last 1000-step iteration", train_last, "episode_return"),
         ("RR's metric averaged over all iterations", train_auc, "episode_return"),
@@ -97,7 +98,7 @@ def report(sweep: Path, overestimation: Path | None = None, seed: int = 0) -> st
         out += [f"#### {title}", "", *_grid(frame, column, arms, envs, ci)]
 
     out += ["#### Leave-one-out: normalized score (mean over envs and seeds), and the drop from rainbow", ""]
-    measures = {"final eval": (final, "return_mean"), "eval, mean over training": (auc, "return_mean"),
+    measures = {"final eval": (final, "score"), "eval, mean over training": (auc, "return_mean"),
                 "RR's metric, mean over training": (train_auc, "episode_return")}
     per_arm = {name: add_normalized(frame.rename(columns={col: "score"}), column="score")
                .groupby("variant")["normalized"].mean() for name, (frame, col) in measures.items()}
@@ -114,12 +115,12 @@ def report(sweep: Path, overestimation: Path | None = None, seed: int = 0) -> st
     out.append("")
 
     out += ["#### Value estimates against realized values at the end of training (main job)", "",
-            *_overestimation(evals, [a for a in ("rainbow-no-double", "rainbow", "dqn") if a in arms], rng)]
+            *_overestimation(tables.evals, [a for a in ("rainbow-no-double", "rainbow", "dqn") if a in arms], rng)]
     if overestimation is not None:
         over = load_runs(overestimation)
         oev = over.evals[over.evals["complete"].astype(bool)]
         out += ["#### Value estimates against realized values, `experiments/overestimation.py --subset classic`", "",
-                *_overestimation(oev, ["dqn", "dqn+double"], rng)]
+                *_overestimation(over.evals, ["dqn", "dqn+double"], rng)]
         bias = oev.assign(bias=oev["q_estimate_mean"] - oev["discounted_return_mean"]).groupby(
             keys, as_index=False)["bias"].mean()
         out += ["Q - realized, averaged over all evaluations of a run:", "",
