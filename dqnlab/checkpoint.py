@@ -40,11 +40,28 @@ def save(directory: Path, step: int, state: dict[str, Any]) -> Path:
     return path
 
 
-def load_latest(directory: Path) -> tuple[dict[str, Any], Path] | None:
-    """The newest readable checkpoint, or None if there is none (or none is readable)."""
+def steps(directory: Path) -> list[int]:
+    """The steps of the checkpoints in `directory`, newest first (readable or not)."""
+    return [step for step, _ in _checkpoints(Path(directory))]
+
+
+def drop_after(directory: Path, step: int) -> None:
+    """Delete the checkpoints newer than `step`: a pack resumed from an older step that all its
+    runs have (a crash between its runs' writes) recomputes them, bitwise, and a newer one left
+    behind would be a future that this run's truncated logs no longer match."""
+    for s, path in _checkpoints(Path(directory)):
+        if s > step:
+            path.unlink(missing_ok=True)
+
+
+def load_latest(directory: Path, at_most: int | None = None) -> tuple[dict[str, Any], Path] | None:
+    """The newest readable checkpoint (of those at step <= `at_most` when given), or None if there
+    is none (or none is readable)."""
     directory = Path(directory)
     bad: list[tuple[Path, str]] = []
-    for _, path in _checkpoints(directory):
+    for step, path in _checkpoints(directory):
+        if at_most is not None and step > at_most:
+            continue
         try:
             # Our own files: they hold numpy arrays and RNG states, so not weights-only.
             state = torch.load(path, map_location="cpu", weights_only=False)

@@ -27,3 +27,18 @@ def clip_grad_norm_(params: Iterable[torch.Tensor], max_norm: float) -> torch.Te
     total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
     torch._foreach_mul_(grads, torch.clamp(max_norm / (total + 1e-6), max=1.0))
     return total
+
+
+def clip_grad_norm_per_run_(grads: list[torch.Tensor], max_norm: float) -> torch.Tensor:
+    """`clip_grad_norm_` for K runs whose gradients are stacked along a leading axis (a pack,
+    `packed.py`): each run's global L2 norm over its own slices [K], and each run's slices scaled
+    by its own coefficient, with the same formula. Returns the K norms before clipping. The sums
+    are reduced in another order than `clip_grad_norm_`'s, so a run's coefficient may differ from
+    its unpacked one in the last bit."""
+    k = grads[0].shape[0]
+    norms = torch.stack([torch.linalg.vector_norm(g.reshape(k, -1), dim=1) for g in grads])  # [P, K]
+    total = torch.linalg.vector_norm(norms, dim=0)
+    coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+    for g in grads:
+        g.mul_(coef.view(k, *[1] * (g.ndim - 1)))
+    return total

@@ -63,16 +63,26 @@ class NoisyLinear(nn.Module):
         return F.linear(x, weight, bias)
 
 
+def noise_sizes(layers: list[NoisyLinear]) -> list[int]:
+    """The lengths of the noise vectors of `layers` in draw order: eps_in then eps_out, per layer."""
+    return [n for layer in layers for n in (layer.in_features, layer.out_features)]
+
+
+def signed_sqrt(x: torch.Tensor) -> torch.Tensor:
+    """f(x) = sign(x) sqrt|x|, which shapes factorized noise (Fortunato et al. eq. 11)."""
+    return x.sign() * x.abs().sqrt()
+
+
 @torch.no_grad()
 def reset_noise(layers: list[NoisyLinear], generator: torch.Generator) -> None:
-    """New factorized noise for `layers`: one N(0, 1) draw for all of them, f(x) = sign(x) sqrt|x|
-    applied once, then sliced into each layer's eps_in and eps_out (in layer order). A network's
-    worth of noise per update costs a handful of ops instead of ~14 per layer."""
+    """New factorized noise for `layers`: one N(0, 1) draw for all of them, f applied once, then
+    sliced into each layer's eps_in and eps_out (in layer order). A network's worth of noise per
+    update costs a handful of ops instead of ~14 per layer. A pack of runs (`packed.py`) draws
+    each run's noise from that run's generator in the same order."""
     if not layers:
         return
-    sizes = [n for layer in layers for n in (layer.in_features, layer.out_features)]
-    x = torch.randn(sum(sizes), generator=generator, device=layers[0].eps_in.device)
-    x = x.sign() * x.abs().sqrt()
+    sizes = noise_sizes(layers)
+    x = signed_sqrt(torch.randn(sum(sizes), generator=generator, device=layers[0].eps_in.device))
     parts = iter(x.split(sizes))
     for layer in layers:
         layer.eps_in.copy_(next(parts))

@@ -61,10 +61,9 @@ def categorical_projection(
     # the naive (upper - b, b - lower) weights would both be 0 and lose the mass.
     w_upper = b - lower.to(b.dtype)
     w_lower = 1.0 - w_upper
+    # Out of place: under torch.vmap (packed runs) the zeros are unbatched and the mass batched.
     out = torch.zeros(z_q.shape[0], num_atoms, dtype=p_q.dtype, device=p_q.device)
-    out.scatter_add_(1, lower, p_q * w_lower)
-    out.scatter_add_(1, upper, p_q * w_upper)
-    return out
+    return out.scatter_add(1, lower, p_q * w_lower).scatter_add(1, upper, p_q * w_upper)
 
 
 def categorical_q_learning_target(

@@ -1,255 +1,241 @@
 """The training loop: act, store, learn, evaluate, record, checkpoint.
 
-`train(run_dir)` runs (or resumes) the run described by `run_dir/config.json` to its budget. The
-loop is separate from what the run writes about itself (`run_log.py`: progress and eval rows,
-status), from the schedules (`schedules.py`) and from checkpoint files (`checkpoint.py`); every
-stateful part has `state_dict()` / `load_state_dict()`, so a resumed run continues exactly: on CPU
-its final progress.csv and eval.csv equal those of an uninterrupted run, wall-clock columns aside.
+`train(run_dir)` runs (or resumes) the run described by `run_dir/config.json` to its budget;
+`train_pack(run_dirs)` does the same for several runs that differ only by seed, in lockstep in one
+process (a pack: `packed.py`). A single run is a pack of one, trained by the same loop through its
+own `Agent`. Each run's own state (envs, replay, agent, RNGs, counters, logs) is a `run_state.Run`,
+with its own run directory and checkpoints; the loop is separate from what a run writes about
+itself (`run_log.py`), from the schedules (`schedules.py`) and from checkpoint files
+(`checkpoint.py`); every stateful part has `state_dict()` / `load_state_dict()`, so a resumed run
+continues exactly: on CPU its final progress.csv and eval.csv equal those of an uninterrupted run,
+wall-clock columns aside.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from dqnlab import checkpoint, devices, rundir, runlock
-from dqnlab.agent import Agent
-from dqnlab.envs import make_env
-from dqnlab.envs.signals import ends_bootstrap, learning_reward
-from dqnlab.envs.vector import Step, make_train_envs
-from dqnlab.evaluate import evaluate
-from dqnlab.replay import ReplayBuffer
-from dqnlab.run_log import RunLog
+from dqnlab import checkpoint, config, rundir, runlock
+from dqnlab.config import Config
+from dqnlab.packed import PackedLearner
+from dqnlab.run_state import Counters, Run, env_seed, resume_seed
 from dqnlab.schedules import beta_at, epsilon_at
+
+__all__ = ["Counters", "Diverged", "Trainer", "env_seed", "pack_mismatch", "resume_seed", "train", "train_pack"]
 
 
 class Diverged(RuntimeError):
-    """The loss became NaN or infinite."""
+    """The loss of a run (`run_dir`) became NaN or infinite."""
+
+    def __init__(self, message: str, run_dir: Path | None = None) -> None:
+        super().__init__(message)
+        self.run_dir = run_dir
 
 
-@dataclass
-class Counters:
-    """Everything the loop counts, saved in checkpoints."""
+def pack_mismatch(configs: Sequence[Config]) -> str | None:
+    """Why runs with these configs cannot share a pack (None if they can): only runs that differ
+    by seed alone train the same networks on the same schedule."""
+    def flat(cfg: Config) -> dict[str, object]:
+        out: dict[str, object] = {}
+        stack = [("", config.to_dict(dataclasses.replace(cfg, seed=0)))]
+        while stack:
+            prefix, d = stack.pop()
+            for k, v in d.items():
+                if isinstance(v, dict):
+                    stack.append((f"{prefix}{k}.", v))
+                else:
+                    out[prefix + k] = v
+        return out
 
-    step: int = 0
-    episodes: int = 0
-    episode_return: list[float] = field(default_factory=lambda: [0.0])  # per env copy
-    episode_length: list[int] = field(default_factory=lambda: [0])
-    wall_time_s: float = 0.0
-    evals: int = 0
-    eval_due: bool = False
-    """An evaluation is due at `step` and not yet written: set when it falls due, cleared when its
-    row is written; a run stopped during it evaluates again first when it resumes."""
+    first = flat(configs[0])
+    for cfg in configs[1:]:
+        other = flat(cfg)
+        if other != first:
+            keys = sorted(k for k in first.keys() | other.keys() if first.get(k) != other.get(k))
+            return f"runs in a pack must differ only by seed; these also differ in {', '.join(keys)}"
+    seeds = [cfg.seed for cfg in configs]
+    if len(set(seeds)) != len(seeds):
+        return f"runs in a pack must have different seeds, got {seeds}"
+    return None
 
 
-def env_seed(seed: int, index: int) -> int:
-    """Seed of training env copy `index`: the run seed for the first (so one env is the classic
-    single-env run), independent derived seeds for the others."""
-    if index == 0:
-        return seed
-    # 31 bits: ALE's vector env takes C ints.
-    return int(np.random.SeedSequence([seed, 5, index]).generate_state(1)[0] >> 1)
-
-
-def resume_seed(seed: int, index: int, step: int) -> int:
-    """Seed of the new episode that env copy `index` starts on a resume at `step` when its state
-    could not be checkpointed (31 bits: ALE takes C ints)."""
-    return int(np.random.SeedSequence([seed, 6, index, step]).generate_state(1)[0] >> 1)
+def _first(name: str) -> property:
+    return property(lambda self: getattr(self.runs[0], name),
+                    doc=f"The run's `{name}` (for a pack, its first run's).")
 
 
 class Trainer:
-    def __init__(self, run_dir: Path, *, device: str = "cpu", progress: bool | None = None) -> None:
-        self.run_dir = Path(run_dir)
-        self.cfg = cfg = rundir.read_config(self.run_dir)
-        self.device = devices.resolve(device)
-        n = cfg.env.num_envs
-        self.envs = make_train_envs(cfg.env, [env_seed(cfg.seed, i) for i in range(n)])
-        self.obs = self.envs.reset()
-        self.num_actions = self.envs.num_actions
-        obs_shape = tuple(self.obs[0].shape)
-        self.agent = Agent(cfg, obs_shape, self.num_actions, self.device)
-        # One replay stream per env copy: each episode's frames stay contiguous.
-        self.replay = ReplayBuffer(
-            cfg.replay.capacity, obs_shape, self.obs[0].dtype,
-            stack=cfg.env.frame_stack, n_step=cfg.replay.n_step, gamma=cfg.agent.gamma,
-            prioritized=cfg.replay.prioritized, alpha=cfg.replay.priority_exponent,
-            priority_eps=cfg.replay.priority_eps, num_streams=n, seed=cfg.seed + 2,
-        )
-        for i, obs in enumerate(self.obs):
-            self.replay.start_episode(i, obs)
-        # Where every batch is gathered: on CUDA the agent's pinned staging buffer (one copy per
-        # update), on the CPU None (the replay allocates and the tensors share its memory).
-        self.staging = self.agent.transfer.host_batch(
-            cfg.agent.batch_size, self.replay.obs_shape, self.replay.frames.dtype
-        )
-        self.rng = np.random.default_rng([cfg.seed, 3])  # exploration
-        self.counters = Counters(episode_return=[0.0] * n, episode_length=[0] * n)
-        self.log = RunLog(self.run_dir, cfg, progress=progress)
-        self.line = self.log.line  # the live progress line (should_stop callbacks read eval_return)
-        self.checkpoint_dir = self.run_dir / rundir.CHECKPOINT
+    """Trains a pack of K >= 1 runs in lockstep: K = 1 through the run's Agent, K > 1 through a
+    PackedLearner (one forward for acting, one update for all K). The runs' step counters,
+    schedules, evaluations and checkpoints move together."""
+
+    def __init__(self, run_dirs: Path | str | Sequence[Path | str], *, device: str = "cpu",
+                 progress: bool | None = None) -> None:
+        dirs = [Path(run_dirs)] if isinstance(run_dirs, (str, Path)) else [Path(d) for d in run_dirs]
+        if not dirs:
+            raise ValueError("a pack needs at least one run directory")
+        configs = [rundir.read_config(d) for d in dirs]
+        if (why := pack_mismatch(configs)) is not None:
+            raise ValueError(why)
+        # One live progress line per process: the first run's.
+        self.runs = [Run(d, device=device, progress=progress if i == 0 else False) for i, d in enumerate(dirs)]
+        self.cfg = self.runs[0].cfg
+        self.packed: PackedLearner | None = None
+        self._stack()
+
+    run_dir, counters, agent, envs, replay, obs = (_first(n) for n in ("run_dir", "counters", "agent", "envs", "replay", "obs"))
+    line, log, staging, rng = (_first(n) for n in ("line", "log", "staging", "rng"))
+
+    def _stack(self) -> None:
+        self.packed = PackedLearner([r.agent for r in self.runs]) if len(self.runs) > 1 else None
 
     # -- state ----------------------------------------------------------------------------------
 
     def state_dict(self) -> dict:
-        return {
-            "counters": asdict(self.counters),
-            "agent": self.agent.state_dict(),
-            "replay": self.replay.state_dict(),
-            "rng": self.rng.bit_generator.state,
-            "torch_rng": torch.get_rng_state(),
-            "envs": self.envs.snapshots(),
-            "obs": list(self.obs),
-            "log": self.log.state_dict(),
-        }
+        """A single run's full state (what its checkpoint holds)."""
+        (run,) = self.runs
+        return run.state_dict()
 
     def load_state_dict(self, state: dict) -> None:
-        if not {"envs", "log"} <= state.keys():
-            raise RuntimeError("this checkpoint was written by an older dqnlab; delete the run "
-                               "directory's checkpoint/ to start the run again")
-        self.counters = Counters(**state["counters"])
-        self.agent.load_state_dict(state["agent"])
-        self.replay.load_state_dict(state["replay"])
-        self.rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
-        c = self.counters
-        for i, snap in enumerate(state["envs"]):
-            if snap is not None:
-                self.envs.restore(i, snap)
-                self.obs[i] = state["obs"][i]
-                continue
-            # The env could not be snapshotted (Box2D's LunarLander, AtariVectorEnv): the episode in
-            # progress at the checkpoint is dropped and a new one starts from a seed derived from
-            # the step.
-            self.obs[i] = self.envs.reset_copy(i, resume_seed(self.cfg.seed, i, c.step))
-            c.episode_return[i], c.episode_length[i] = 0.0, 0
-            self.replay.start_episode(i, self.obs[i])
-        self.log.load_state_dict(state["log"])
-
-    def save_checkpoint(self) -> None:
-        path = checkpoint.save(self.checkpoint_dir, self.counters.step, self.state_dict())
-        self.log.last_checkpoint = str(path.relative_to(self.run_dir))
+        (run,) = self.runs
+        run.load_state_dict(state)
 
     def restore(self) -> bool:
-        found = checkpoint.load_latest(self.checkpoint_dir)
-        if found is None:
-            self.log.start_over()
+        """Load every run's newest checkpoint; for a pack, the newest step all its runs have (a
+        crash between their writes leaves some a step ahead). False if no run had one."""
+        if len(self.runs) == 1:
+            return self.runs[0].restore()
+        listed = [set(checkpoint.steps(r.checkpoint_dir)) for r in self.runs]
+        if not any(listed):
+            for r in self.runs:
+                r.restore()
             return False
-        state, path = found
-        self.load_state_dict(state)
-        self.log.last_checkpoint = str(path.relative_to(self.run_dir))
+        common = set.intersection(*listed)
+        if not common:
+            at = ", ".join(f"{r.run_dir} at {sorted(s) or 'none'}" for r, s in zip(self.runs, listed))
+            raise ValueError(f"runs in a pack must resume from the same step; checkpoints: {at}")
+        step = max(common)
+        for r in self.runs:
+            if not r.restore(at_most=step) or r.counters.step != step:
+                raise ValueError(f"{r.run_dir}: no readable checkpoint at step {step}, where the "
+                                 "pack resumes; train it alone")
+        self._stack()
         return True
+
+    def _save_checkpoints(self) -> None:
+        if self.packed is not None:
+            self.packed.sync_agents()
+        for r in self.runs:
+            r.save_checkpoint()
 
     # -- the loop -------------------------------------------------------------------------------
 
     def _status(self, state: str, **extra) -> None:
-        self.log.status(state, self.counters.step, **extra)
+        for r in self.runs:
+            r.status(state, **extra)
 
-    def _evaluate(self, should_stop: Callable[[], bool]) -> bool:
-        """The evaluation due now; False if should_stop() interrupted it (nothing is written)."""
-        c, cfg = self.counters, self.cfg
-        # Eval randomness depends only on (seed, eval index): evaluating never perturbs training,
-        # and an evaluation interrupted by a stop is the same when it is run again.
-        rng = np.random.default_rng([cfg.seed, 4, c.evals])
-        seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=cfg.eval.episodes)]
-
-        def poll() -> bool:  # every evaluation step: a heartbeat, then the stop check
-            self.log.beat(c.step)
-            return should_stop()
-
-        result = evaluate(cfg, self.agent, lambda s: make_env(cfg.env, s, evaluation=True), rng,
-                          seeds=seeds, should_stop=poll)
-        if result is None:
-            return False
-        c.evals += 1
-        c.eval_due = False
-        self.log.write_eval(c.step, c.wall_time_s, result)
-        return True
-
-    def _record(self, i: int, action: int, step: Step) -> None:
-        """Store env copy i's transition in its replay stream; count an episode that ended."""
-        c = self.counters
-        reward, env = step.reward, self.cfg.env
-        self.replay.add(i, action, learning_reward(env, reward), step.next_obs,
-                        ends_bootstrap(env, step.terminated, step.life_loss),
-                        step.truncated and not step.terminated)
-        c.episode_return[i] += float(reward)
-        c.episode_length[i] += 1
-        if step.reset_obs is None:
-            self.obs[i] = step.next_obs
-            return
-        c.episodes += 1
-        self.log.episode(c.episode_return[i], c.episode_length[i])
-        c.episode_return[i], c.episode_length[i] = 0.0, 0
-        self.obs[i] = step.reset_obs
-        self.replay.start_episode(i, step.reset_obs)
+    def _act(self, epsilon: float) -> list[list[int]]:
+        """Every run's actions for its env copies."""
+        if self.packed is not None:
+            acts = self.packed.act([np.stack(r.obs) for r in self.runs], epsilon, [r.rng for r in self.runs])
+            return [a.tolist() for a in acts]
+        (r,) = self.runs
+        if len(r.obs) == 1:
+            return [[r.agent.act_one(r.obs[0], epsilon, r.rng)]]
+        return [r.agent.act(np.stack(r.obs), epsilon, r.rng)[0].tolist()]  # one forward, every env copy
 
     def _update(self, step: int) -> None:
-        cfg, agent, replay = self.cfg, self.agent, self.replay
-        batch = replay.sample(cfg.agent.batch_size, beta_at(cfg, step), self.staging)
-        upd = agent.update(batch)
-        if not math.isfinite(upd.loss):
-            raise Diverged(f"loss became {upd.loss} at step {step}")
-        replay.update_priorities(batch.indices, upd.priorities)
-        self.log.update(upd.loss, upd.q_mean)
+        size, beta = self.cfg.agent.batch_size, beta_at(self.cfg, step)
+        if self.packed is None:
+            (r,) = self.runs
+            batches = [r.replay.sample(size, beta, r.staging)]
+            infos = [r.agent.update(batches[0])]
+        else:
+            batches = [r.replay.sample(size, beta, None) for r in self.runs]
+            infos = self.packed.update(batches)
+        for r, batch, upd in zip(self.runs, batches, infos):
+            if not math.isfinite(upd.loss):
+                raise Diverged(f"loss became {upd.loss} at step {step}", r.run_dir)
+            r.replay.update_priorities(batch.indices, upd.priorities)
+            r.log.update(upd.loss, upd.q_mean)
+
+    def _update_target(self) -> None:
+        if self.packed is not None:
+            self.packed.update_target()
+        else:
+            self.runs[0].agent.update_target()
 
     def _boundary(self, should_stop: Callable[[], bool], epsilon: float) -> bool:
-        """After a step: the evaluation due, the progress line, the checkpoint, the stop check.
-        Returns True if the run stops here; it has saved a checkpoint at this step first. Each
+        """After a step: the evaluations due, the progress lines, the checkpoints, the stop check.
+        Returns True if the runs stop here; they have saved a checkpoint at this step first. Each
         phase honours a stop: an evaluation polls should_stop at every one of its steps, and a stop
-        asked while a checkpoint was being written is taken at once (no second checkpoint)."""
-        c, cfg = self.counters, self.cfg
-        last = c.step == cfg.total_steps
-        if c.eval_due and not self._evaluate(should_stop):
-            self.save_checkpoint()  # eval_due stays set: the resumed run evaluates first
-            return True
-        self.line.update(c.step, epsilon)
+        asked while the checkpoints were being written is taken at once (no second checkpoint)."""
+        cfg, step = self.cfg, self.counters.step
+        last = step == cfg.total_steps
+
+        def poll() -> bool:  # every evaluation step: a heartbeat for every run, then the stop check
+            for r in self.runs:
+                r.log.beat(step)
+            return should_stop()
+
+        due = [r for r in self.runs if r.counters.eval_due]
+        if due and self.packed is not None:
+            self.packed.sync_agents()  # each run evaluates through its own agent
+        for r in due:
+            if not r.evaluate(poll):
+                self._save_checkpoints()  # eval_due stays set: the resumed run evaluates first
+                return True
+        for r in self.runs:
+            r.line.update(step, epsilon)
         stop = should_stop()
         period = cfg.run.checkpoint_period_steps
-        if (period and c.step % period == 0) or last or stop:
-            self.save_checkpoint()
+        if (period and step % period == 0) or last or stop:
+            self._save_checkpoints()
             self._status("running" if not last else "done")
             stop = stop or (not last and should_stop())
         return stop and not last
 
     def _stopped(self) -> str:
-        self.line.close()
+        for r in self.runs:
+            r.line.close()
         self._status("pending", note="stopped; rerun the same command to resume")
         return "stopped"
 
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> str:
         """Train to the budget. Returns "done", or "stopped" when should_stop() asked for a halt
         (a checkpoint was written first)."""
-        cfg, c, agent = self.cfg, self.counters, self.agent
+        cfg, runs = self.cfg, self.runs
+        c = self.counters  # the pack's clock: every run's counters step together
         # Process-wide (torch has no getter to restore it): every run sets it from its own config.
         torch.set_flush_denormal(cfg.run.flush_denormal)
         a_cfg = cfg.agent
         n = cfg.env.num_envs
         self._status("running")
-        # A stop asked while the run was being loaded: its checkpoint is still the latest state.
+        # A stop asked while the runs were being loaded: their checkpoints are still the latest state.
         if should_stop():
             return self._stopped()
         # Stopped during an evaluation: evaluate again (same seeds) before the next step.
-        if c.eval_due and self._boundary(should_stop, epsilon_at(cfg, c.step)):
+        if any(r.counters.eval_due for r in runs) and self._boundary(should_stop, epsilon_at(cfg, c.step)):
             return self._stopped()
         t_last, step_last = time.perf_counter(), c.step
         t_prev = t_last
         while c.step < cfg.total_steps:
             epsilon = epsilon_at(cfg, c.step)
-            if n == 1:
-                actions = [agent.act_one(self.obs[0], epsilon, self.rng)]
-            else:  # one batched forward pass acts for every env copy
-                actions = agent.act(np.stack(self.obs), epsilon, self.rng)[0].tolist()
-            for i, step in enumerate(self.envs.step(actions)):
-                self._record(i, actions[i], step)
+            for r, actions in zip(runs, self._act(epsilon)):
+                for i, step in enumerate(r.envs.step(actions)):
+                    r.record(i, actions[i], step)
             prev = c.step
-            c.step += n
+            for r in runs:
+                r.counters.step += n
             # Replay the step counter one agent step at a time: every update and target sync
             # falls on the agent step (and in the order) it falls on with one env, so the replay
             # ratio and the target schedule are the same whatever num_envs is.
@@ -257,30 +243,95 @@ class Trainer:
                 if s >= a_cfg.min_replay_steps and s % a_cfg.update_period_steps == 0:
                     self._update(s)
                 if s % a_cfg.target_update_period_steps == 0:
-                    agent.update_target()
+                    self._update_target()
 
             now = time.perf_counter()
-            c.wall_time_s += now - t_prev
+            for r in runs:
+                r.counters.wall_time_s += now - t_prev
+                r.log.beat(c.step)
             t_prev = now
-            self.log.beat(c.step)
             last = c.step == cfg.total_steps
             # The periods below are multiples of num_envs (validated), so `%` sees every one.
             if c.step % cfg.run.log_period_steps == 0 or last:
-                sps = (c.step - step_last) / max(now - t_last, 1e-9)
+                sps = (c.step - step_last) / max(now - t_last, 1e-9)  # each run's own steps/s
                 t_last, step_last = now, c.step
-                self.log.write_progress(
-                    c.step, episodes=c.episodes, epsilon=epsilon_at(cfg, c.step), updates=agent.updates,
-                    sps=sps, wall_time_s=c.wall_time_s,
-                )
+                for r in runs:
+                    r.log.write_progress(
+                        c.step, episodes=r.counters.episodes, epsilon=epsilon_at(cfg, c.step),
+                        updates=r.agent.updates, sps=sps, wall_time_s=r.counters.wall_time_s,
+                    )
             if c.step % cfg.eval.period_steps == 0 or last:
-                c.eval_due = True
+                for r in runs:
+                    r.counters.eval_due = True
             stopped = self._boundary(should_stop, epsilon)
             t_prev = time.perf_counter()  # evaluations and checkpoints are not training time
             if stopped:
                 return self._stopped()
-        self.line.close()
+        for r in runs:
+            r.line.close()
         self._status("done")
         return "done"
+
+
+def _finished(run_dir: Path) -> bool:
+    status = rundir.read_status(run_dir)
+    return status.get("state") == "done" and status.get("steps_done", 0) >= status.get("total_steps", 1)
+
+
+def _record_failure(run_dir: Path, trainer: Trainer | None, error: str) -> None:
+    """Mark `run_dir` failed with `error` (at its step, when the trainer got that far) and say so
+    on stderr, unless a failure is recorded already."""
+    run = next((r for r in trainer.runs if r.run_dir == run_dir), None) if trainer is not None else None
+    if run is not None:
+        run.line.close()
+        recorded = run.log.failed(run.counters.step, error)
+    else:
+        recorded = rundir.mark_failed(run_dir, error)
+    if recorded:
+        print(f"dqnlab: run {run_dir} failed: {error}", file=sys.stderr)
+
+
+def train_pack(
+    run_dirs: Sequence[Path],
+    *,
+    device: str = "cpu",
+    should_stop: Callable[[], bool] = lambda: False,
+    progress: bool | None = None,
+) -> list[str]:
+    """Run or resume runs that differ only by seed as one pack, holding every run's lock
+    (RunDirBusy if another process trains one). Returns each run's outcome: "done", "stopped" or
+    "failed". Finished runs are not trained again. A run whose loss diverges is marked failed and
+    the others go on as a smaller pack from their last checkpoints (a resume is exact); any other
+    error marks every run still training failed, with the reason and one line on stderr."""
+    dirs = [Path(d) for d in run_dirs]
+    outcomes = {d: "done" for d in dirs if _finished(d)}
+    todo = [d for d in dirs if d not in outcomes]
+    with ExitStack() as held:
+        for d in todo:
+            held.enter_context(runlock.hold(d))
+        for d in todo:
+            if rundir.read_status(d).get("state") == "failed":  # a retry: this attempt's outcome replaces the error
+                rundir.write_status(d, "pending", error=None)
+        while todo:
+            trainer = None
+            try:
+                trainer = Trainer(todo, device=device, progress=progress)
+                trainer.restore()
+                outcome = trainer.run(should_stop)
+                outcomes.update(dict.fromkeys(todo, outcome))
+                todo = []
+            except Diverged as e:
+                failed = e.run_dir if e.run_dir in todo else None
+                for d in [failed] if failed is not None else todo:
+                    _record_failure(d, trainer, f"{type(e).__name__}: {e}")
+                    outcomes[d] = "failed"
+                todo = [d for d in todo if d != failed] if failed is not None else []
+            except Exception as e:  # noqa: BLE001 - recorded per run; the caller reads the outcomes
+                for d in todo:
+                    _record_failure(d, trainer, f"{type(e).__name__}: {e}")
+                    outcomes[d] = "failed"
+                todo = []
+    return [outcomes[d] for d in dirs]
 
 
 def train(
@@ -293,12 +344,12 @@ def train(
     """Run or resume the run in `run_dir` (which must hold config.json), holding its lock
     (`runlock.hold`: RunDirBusy if another process trains it). Marks it failed, with the reason
     and one line on stderr, if anything raises (building the envs and agent, loading the
-    checkpoint, training); returns "done" or "stopped"."""
-    status = rundir.read_status(run_dir)
-    if status.get("state") == "done" and status.get("steps_done", 0) >= status.get("total_steps", 1):
+    checkpoint, training), and raises it again; returns "done" or "stopped"."""
+    run_dir = Path(run_dir)
+    if _finished(run_dir):
         return "done"
     with runlock.hold(run_dir):
-        if status.get("state") == "failed":  # a retry: this attempt's outcome replaces the error
+        if rundir.read_status(run_dir).get("state") == "failed":  # a retry: this attempt's outcome replaces the error
             rundir.write_status(run_dir, "pending", error=None)
         trainer = None
         try:
@@ -306,12 +357,5 @@ def train(
             trainer.restore()
             return trainer.run(should_stop)
         except Exception as e:
-            error = f"{type(e).__name__}: {e}"
-            if trainer is not None:
-                trainer.line.close()
-                recorded = trainer.log.failed(trainer.counters.step, error)
-            else:
-                recorded = rundir.mark_failed(run_dir, error)
-            if recorded:
-                print(f"dqnlab: run {run_dir} failed: {error}", file=sys.stderr)
+            _record_failure(run_dir, trainer, f"{type(e).__name__}: {e}")
             raise
