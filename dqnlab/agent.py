@@ -30,6 +30,11 @@ class LossOutput(NamedTuple):
     q_taken: torch.Tensor  # [B] online Q(s, a) of the replayed actions (for logging)
 
 
+def taken(q: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+    """q[..., a] of each row's action: [..., B, A], [..., B] -> [..., B]."""
+    return q.gather(-1, action[..., None]).squeeze(-1)
+
+
 def scalar_td_loss(
     online: QNetwork,
     target: QNetwork,
@@ -40,7 +45,7 @@ def scalar_td_loss(
 ) -> LossOutput:
     """Regression of the online Q(s, a) on the (n-step) bootstrap target y [B]."""
     q_tm1 = online(b.obs).q_values
-    q_taken = q_tm1.gather(1, b.action[:, None]).squeeze(1)
+    q_taken = taken(q_tm1, b.action)
     with torch.no_grad():
         y = bootstrap(online, target, b)
     td = y - q_taken
@@ -57,12 +62,12 @@ def categorical_td_loss(
 ) -> LossOutput:
     """C51: cross-entropy between the bootstrap target distribution [B, N] and the online logits."""
     out = online(b.obs)
-    rows = torch.arange(b.action.shape[0], device=b.action.device)
-    logits_tm1 = out.logits[rows, b.action]
+    num_atoms = out.logits.shape[-1]
+    logits_tm1 = out.logits.gather(-2, b.action[..., None, None].expand(*b.action.shape, 1, num_atoms)).squeeze(-2)
     with torch.no_grad():
         target_probs = bootstrap(online, target, b)
     ce = loss_fn(target_probs, logits_tm1)
-    q_taken = out.q_values.gather(1, b.action[:, None]).squeeze(1)
+    q_taken = taken(out.q_values, b.action)
     return LossOutput(ce, ce.detach(), q_taken.detach())
 
 

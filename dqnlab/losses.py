@@ -32,16 +32,17 @@ def squared(td: torch.Tensor) -> torch.Tensor:
 
 def categorical_cross_entropy(target_probs: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     """-sum_i p_target[i] log softmax(logits)[i], the C51 loss. [B, N], [B, N] -> [B]."""
-    assert target_probs.shape == logits.shape and logits.ndim == 2
+    assert target_probs.shape == logits.shape
     return -(target_probs * logits.log_softmax(dim=-1)).sum(dim=-1)
 
 
 def weighted_mean(per_sample: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
-    """Mean of per-sample losses, each scaled by its importance weight when given. [B], [B] -> []."""
+    """Mean of per-sample losses, each scaled by its importance weight when given. [B], [B] -> [];
+    a pack's [K, B] -> [K], one loss per run."""
     if weights is None:
-        return per_sample.mean()
+        return per_sample.mean(dim=-1)
     assert weights.shape == per_sample.shape
-    return (weights * per_sample).mean()
+    return (weights * per_sample).mean(dim=-1)
 
 
 SCALAR_LOSSES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"huber": huber, "mse": squared}

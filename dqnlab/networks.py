@@ -15,6 +15,7 @@ from torch import nn
 
 from dqnlab.architecture import TORSOS, input_affine
 from dqnlab.config import NetworkConfig
+from dqnlab.packed_layers import PackedConv2d, PackedLinear, PackedNoisyLinear
 
 
 class QOutput(NamedTuple):
@@ -63,6 +64,9 @@ class NoisyLinear(nn.Module):
         return F.linear(x, weight, bias)
 
 
+NOISY_LAYERS = (NoisyLinear, PackedNoisyLinear)
+
+
 def noise_sizes(layers: list[NoisyLinear]) -> list[int]:
     """The lengths of the noise vectors of `layers` in draw order: eps_in then eps_out, per layer."""
     return [n for layer in layers for n in (layer.in_features, layer.out_features)]
@@ -89,23 +93,32 @@ def reset_noise(layers: list[NoisyLinear], generator: torch.Generator) -> None:
         layer.eps_out.copy_(next(parts))
 
 
-def _linear(noisy: bool, sigma0: float):
+def _linear(noisy: bool, sigma0: float, pack: int | None):
+    if pack is not None:
+        return (lambda i, o: PackedNoisyLinear(pack, i, o)) if noisy else (lambda i, o: PackedLinear(pack, i, o))
     if noisy:
         return lambda i, o: NoisyLinear(i, o, sigma0)
     return nn.Linear
 
 
-def build_torso(cfg: NetworkConfig, obs_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
-    """The feature extractor named by cfg.torso (`architecture.TORSOS`) and its output size."""
+def build_torso(cfg: NetworkConfig, obs_shape: tuple[int, ...], pack: int | None = None) -> tuple[nn.Module, int]:
+    """The feature extractor named by cfg.torso (`architecture.TORSOS`) and its output size; with
+    `pack`, K of them as packed layers (inputs [K, B, *obs_shape])."""
     layers: list[nn.Module] = []
     channels = obs_shape[0]
     for conv in TORSOS[cfg.torso].convs:
-        layers += [nn.Conv2d(channels, conv.out_channels, conv.kernel, stride=conv.stride, padding=conv.padding),
-                   nn.ReLU()]
+        if pack is None:
+            layer = nn.Conv2d(channels, conv.out_channels, conv.kernel, stride=conv.stride, padding=conv.padding)
+        else:
+            layer = PackedConv2d(pack, channels, conv.out_channels, conv.kernel, stride=conv.stride,
+                                 padding=conv.padding)
+        layers += [layer, nn.ReLU()]
         channels = conv.out_channels
-    torso = nn.Sequential(*layers, nn.Flatten())
+    # Flatten the observation's own dims only, whatever leads them ([B] or a pack's [K, B]).
+    torso = nn.Sequential(*layers, nn.Flatten(start_dim=-len(obs_shape)))
     with torch.no_grad():
-        size = torso(torch.zeros(1, *obs_shape)).shape[1]
+        lead = (1,) if pack is None else (pack, 1)
+        size = torso(torch.zeros(*lead, *obs_shape)).shape[-1]
     return torso, size
 
 
@@ -153,10 +166,15 @@ class QNetwork(nn.Module):
     value and an advantage stream (Wang et al.; for the Nature CNN their two 512-unit streams);
     `heads` shares every hidden layer and adds a linear value head beside the advantage head
     (Revisiting Rainbow), so a dueling arm and its no-dueling twin share the whole torso. Without
-    dueling both layouts are the same network."""
+    dueling both layouts are the same network.
 
-    def __init__(self, cfg: NetworkConfig, obs_shape: tuple[int, ...], num_actions: int) -> None:
+    With `pack=K` it is K such networks in one (`packed_layers.py`), for inputs [K, B, *obs_shape];
+    only the layers differ, the composition below is the same code."""
+
+    def __init__(self, cfg: NetworkConfig, obs_shape: tuple[int, ...], num_actions: int,
+                 pack: int | None = None) -> None:
         super().__init__()
+        self.cfg, self.obs_shape, self.pack = cfg, tuple(obs_shape), pack
         if cfg.head == "scalar" and cfg.num_atoms != 1:
             raise ValueError(f"a scalar head has one output per action, not num_atoms={cfg.num_atoms}")
         self.num_actions, self.num_atoms, self.dueling = num_actions, cfg.num_atoms, cfg.dueling
@@ -170,8 +188,8 @@ class QNetwork(nn.Module):
             # Not in the state dict: they are config, and checkpoints stay loadable across them.
             self.register_buffer("input_scale", torch.tensor(scale), persistent=False)
             self.register_buffer("input_shift", torch.tensor(shift), persistent=False)
-        self.torso, features = build_torso(cfg, obs_shape)
-        linear = _linear(cfg.noisy, cfg.noisy_sigma0)
+        self.torso, features = build_torso(cfg, obs_shape, pack)
+        linear = _linear(cfg.noisy, cfg.noisy_sigma0, pack)
         hidden = list(cfg.hidden_sizes)
         split = cfg.dueling_layout == "streams" and hidden
         shared, stream = ([features, *hidden[:-1]], hidden[-1:]) if split else ([features, *hidden], [])
@@ -181,12 +199,13 @@ class QNetwork(nn.Module):
         self.advantage = nn.Sequential(_mlp(widths, linear), linear(widths[-1], out))
         if cfg.dueling:
             self.value = nn.Sequential(_mlp(widths, linear), linear(widths[-1], cfg.num_atoms))
-        init_plain_layers(self, cfg.init)
+        if pack is None:  # a pack is loaded from its runs' networks (packed.py)
+            init_plain_layers(self, cfg.init)
         categorical = cfg.head == "categorical"
         support = torch.linspace(cfg.v_min, cfg.v_max, cfg.num_atoms) if categorical else None
         self.register_buffer("support", support)  # a None buffer is not in the state dict
         self._output = HEAD_OUTPUTS[cfg.head]
-        self.noisy_layers = [m for m in self.modules() if isinstance(m, NoisyLinear)]
+        self.noisy_layers = [m for m in self.modules() if isinstance(m, NOISY_LAYERS)]
 
     def reset_noise(self, generator: torch.Generator) -> None:
         """New noise for the noisy layers; a no-op (no draw) for a network without them."""
@@ -204,11 +223,11 @@ class QNetwork(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> QOutput:
         h = self.features(obs)
-        b = h.shape[0]
-        adv = self.advantage(h).view(b, self.num_actions, self.num_atoms)
+        lead = h.shape[:-1]  # [B], or a pack's [K, B]
+        adv = self.advantage(h).view(*lead, self.num_actions, self.num_atoms)
         if self.dueling:
-            value = self.value(h).view(b, 1, self.num_atoms)
-            out = value + adv - adv.mean(dim=1, keepdim=True)
+            value = self.value(h).view(*lead, 1, self.num_atoms)
+            out = value + adv - adv.mean(dim=-2, keepdim=True)
         else:
             out = adv
         return self._output(out, self.support)

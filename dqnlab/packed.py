@@ -2,18 +2,20 @@
 
 Each run keeps its own `Agent` (networks, Adam, noise generator): its evaluations and checkpoints
 go through it exactly as for a run trained alone. While the pack trains, `PackedLearner` holds the
-K runs' parameters stacked along a leading axis, and acts and learns for all of them at once:
+K runs' networks as one packed QNetwork (`QNetwork(pack=K)`: every parameter stacked along a
+leading axis) and acts and learns for all of them at once, with the same loss function as a
+single agent (`agent.make_loss_fn`: the math takes a leading pack axis):
 
-* one forward pass for K runs' observations (`torch.vmap` over `torch.func.functional_call` of one
-  parameter-free copy of the network), one forward and backward pass for K batches;
-* the sum of the K losses gives each run its own gradient (the runs share no parameter);
+* one forward pass for the K runs' observations [K, E, ...], one update for K batches [K, B, ...];
+* the sum of the K per-run losses gives each run its own gradient (the runs share no parameter);
 * one fused Adam over the stacked tensors is K independent Adams (Adam is elementwise and the runs
-  step together), gradient-norm clipping is per run (`grad_clip.clip_grad_norm_per_run_`);
-* every run's noise comes from its own generator, drawn in the order the run would draw it alone.
+  step together); gradient-norm clipping is per run (`grad_clip.clip_grad_norm_per_run_`);
+* every run's noise comes from its own generator, drawn in the order the run would draw it alone,
+  and every run's exploration from its own RNG.
 
 So a run in a pack is the same algorithm as the run alone; what may differ is rounding (a batched
-matrix product sums in another order than K separate ones), measured in tests/test_packed.py.
-`sync_agents` copies the stacked state back into the K agents (before an evaluation or a
+matrix product may sum in another order than K separate ones), measured in tests/test_packed.py.
+`sync_agents` copies the pack's state back into the K agents (before an evaluation or a
 checkpoint); a new PackedLearner stacks the agents' state (after a restore).
 """
 
@@ -24,103 +26,99 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torch.func import functional_call, stack_module_state
+from torch import nn
 
 from dqnlab import losses
 from dqnlab.agent import Agent, UpdateInfo, make_loss_fn
 from dqnlab.batch import Batch, TensorBatch
 from dqnlab.grad_clip import clip_grad_norm_per_run_
-from dqnlab.networks import QNetwork, QOutput, noise_sizes, signed_sqrt
-
-Tensors = dict[str, torch.Tensor]
+from dqnlab.networks import QNetwork, noise_sizes, signed_sqrt
 
 
-class FunctionalNet:
-    """A QNetwork evaluated with given parameters and buffers: what the loss functions and the
-    bootstraps call as `online` and `target` inside torch.vmap."""
+def _tensors(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {**dict(module.named_parameters()), **dict(module.named_buffers())}
 
-    def __init__(self, base: QNetwork, params: Tensors, buffers: Tensors) -> None:
-        self.base, self.params, self.buffers = base, params, buffers
 
-    def __call__(self, obs: torch.Tensor) -> QOutput:
-        return functional_call(self.base, (self.params, self.buffers), (obs,))
+@torch.no_grad()
+def stack_networks(nets: Sequence[QNetwork]) -> QNetwork:
+    """One packed QNetwork holding `nets`' parameters and buffers, stacked along a leading axis
+    (a tensor the pack shares, such as the C51 support, is taken from the first)."""
+    first = nets[0]
+    device = next(first.parameters()).device
+    packed = QNetwork(first.cfg, first.obs_shape, first.num_actions, pack=len(nets)).to(device)
+    parts = [_tensors(n) for n in nets]
+    for name, t in _tensors(packed).items():
+        mine = [p[name] for p in parts]
+        t.copy_(torch.stack(mine) if t.dim() == mine[0].dim() + 1 else mine[0])
+    return packed
 
-    @property
-    def support(self) -> torch.Tensor | None:
-        return self.buffers.get("support")
+
+@torch.no_grad()
+def unstack_into(packed: QNetwork, net: QNetwork, k: int) -> None:
+    """Copy run k's slice of `packed` into `net`."""
+    source = _tensors(packed)
+    for name, t in _tensors(net).items():
+        src = source[name]
+        t.copy_(src[k] if src.dim() == t.dim() + 1 else src)
 
 
 class PackedLearner:
-    """Acts and learns for K runs at once from their stacked state (module docstring)."""
+    """Acts and learns for K runs at once (module docstring)."""
 
     def __init__(self, agents: Sequence[Agent]) -> None:
         self.agents = list(agents)
         self.cfg, self.device = agents[0].cfg, agents[0].device
         self.num_actions = agents[0].num_actions
-        first = agents[0].online
-        # No parameters of its own: functional_call supplies every tensor.
-        self.base = copy.deepcopy(first).to("meta")
-        params, self.buffers = _stack([a.online for a in agents])
-        self.params = {n: p.detach().clone().requires_grad_(True) for n, p in params.items()}
-        target_params, self.target_buffers = _stack([a.target for a in agents])
-        self.target_params = {n: p.detach().clone() for n, p in target_params.items()}
-        names = {m: n for n, m in first.named_modules()}
-        self.noise_names = [f"{names[layer]}.{eps}" for layer in first.noisy_layers for eps in ("eps_in", "eps_out")]
-        self.noise_sizes = noise_sizes(first.noisy_layers)
+        self.online = stack_networks([a.online for a in agents])
+        self.target = stack_networks([a.target for a in agents])
+        for p in self.target.parameters():
+            p.requires_grad_(False)
+        self.noise_sizes = noise_sizes(self.online.noisy_layers)
         a = self.cfg.agent
-        self.optimizer = torch.optim.Adam(self.params.values(), lr=a.learning_rate, eps=a.adam_eps, fused=True)
+        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=a.learning_rate, eps=a.adam_eps, fused=True)
         self._load_adam_state()
         self.loss_fn = make_loss_fn(self.cfg)
-        # Without PER the batch has no weights: that field is not mapped.
-        weights = 0 if self.cfg.replay.prioritized else None
-        self._losses = torch.vmap(self._loss, in_dims=(0, 0, 0, 0, TensorBatch(0, 0, 0, 0, 0, weights)))
-        self._q_values = torch.vmap(lambda p, b, obs: FunctionalNet(self.base, p, b)(obs).q_values)
 
     # -- noise ----------------------------------------------------------------------------------
 
     @torch.no_grad()
-    def _reset_noise(self, buffers: Tensors, runs: list[int]) -> None:
-        """New noise in the stacked noise buffers of `runs`, each from its run's generator: the
-        values that run's network would draw alone (`networks.reset_noise`)."""
-        if not self.noise_names or not runs:
+    def _reset_noise(self, net: QNetwork, runs: list[int]) -> None:
+        """New noise in `net`'s noisy layers for `runs`, each from its run's generator: the values
+        that run's network would draw alone (`networks.reset_noise`), in the same order."""
+        if not net.noisy_layers or not runs:
             return
         total = sum(self.noise_sizes)
         x = signed_sqrt(torch.stack([
             torch.randn(total, generator=self.agents[k].noise_generator, device=self.device) for k in runs
         ]))
-        index = torch.tensor(runs, device=self.device)
-        for name, part in zip(self.noise_names, x.split(self.noise_sizes, dim=1)):
-            buffers[name].index_copy_(0, index, part)
+        parts = iter(x.split(self.noise_sizes, dim=1))
+        every = len(runs) == len(self.agents)
+        index = None if every else torch.tensor(runs, device=self.device)
+        for layer in net.noisy_layers:
+            for eps in (layer.eps_in, layer.eps_out):
+                part = next(parts)
+                eps.copy_(part) if every else eps.index_copy_(0, index, part)
 
     # -- acting ---------------------------------------------------------------------------------
 
     def act(self, obs: Sequence[np.ndarray], epsilon: float, rngs: Sequence[np.random.Generator]) -> list[np.ndarray]:
         """Epsilon-greedy actions of every run for its observations obs[k] [E, ...], with the draws
-        `Agent.act` makes from rngs[k]; one forward pass for the runs that act greedily anywhere."""
+        `Agent.act` makes from rngs[k]; one forward pass when any run acts greedily."""
         num = obs[0].shape[0]
-        explore = []
-        random_actions = []
+        explore, random_actions = [], []
         for rng in rngs:  # per run: the same draws, in the same order, as Agent.act
             explore.append(rng.random(num) < epsilon)
             random_actions.append(rng.integers(0, self.num_actions, size=num))
         greedy = [k for k, e in enumerate(explore) if not e.all()]
         if not greedy:
             return random_actions
-        self._reset_noise(self.buffers, greedy)
+        self._reset_noise(self.online, greedy)  # a run whose every action is random draws none
         with torch.no_grad():
-            stacked = torch.as_tensor(np.stack(obs), device=self.device)
-            best = self._q_values(self.params, self.buffers, stacked).argmax(-1).cpu().numpy()
+            q = self.online(torch.as_tensor(np.stack(obs), device=self.device)).q_values
+        best = q.argmax(-1).cpu().numpy()
         return [np.where(e, r, b) for e, r, b in zip(explore, random_actions, best)]
 
     # -- learning -------------------------------------------------------------------------------
-
-    def _loss(self, params: Tensors, buffers: Tensors, target_params: Tensors, target_buffers: Tensors,
-              batch: TensorBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One run's update loss (as `Agent.update`), its mean Q(s, a) and its new priorities."""
-        online = FunctionalNet(self.base, params, buffers)
-        target = FunctionalNet(self.base, target_params, target_buffers)
-        out = self.loss_fn(online, target, batch)
-        return losses.weighted_mean(out.per_sample, batch.weights), out.q_taken.mean(), out.priority
 
     def _stack_batches(self, batches: Sequence[Batch]) -> TensorBatch:
         def stacked(field: str) -> torch.Tensor:
@@ -133,65 +131,57 @@ class PackedLearner:
     def update(self, batches: Sequence[Batch]) -> list[UpdateInfo]:
         """One update of every run, run k from batches[k]; what `Agent.update` returns, per run."""
         runs = list(range(len(self.agents)))
-        self._reset_noise(self.buffers, runs)  # fresh noise for both networks, as Agent.update
-        self._reset_noise(self.target_buffers, runs)
+        self._reset_noise(self.online, runs)  # fresh noise for both networks, as Agent.update
+        self._reset_noise(self.target, runs)
         tb = self._stack_batches(batches)
-        loss, q_mean, priority = self._losses(self.params, self.buffers, self.target_params, self.target_buffers, tb)
+        out = self.loss_fn(self.online, self.target, tb)
+        loss = losses.weighted_mean(out.per_sample, tb.weights)  # [K]
         self.optimizer.zero_grad(set_to_none=True)
         loss.sum().backward()  # the runs share no parameter: each gets its own loss's gradient
         if self.cfg.agent.max_grad_norm is not None:
-            clip_grad_norm_per_run_([p.grad for p in self.params.values()], self.cfg.agent.max_grad_norm)
+            clip_grad_norm_per_run_([p.grad for p in self.online.parameters()], self.cfg.agent.max_grad_norm)
         self.optimizer.step()
         for agent in self.agents:
             agent.updates += 1
-        stats = torch.cat([loss.detach()[:, None], q_mean.detach()[:, None], priority.detach()], dim=1).cpu().numpy()
-        return [UpdateInfo(float(row[0]), float(row[1]), row[2:]) for row in stats]
+        stats = torch.cat([loss.detach()[:, None], out.q_taken.mean(dim=-1)[:, None], out.priority], dim=1)
+        return [UpdateInfo(float(row[0]), float(row[1]), row[2:]) for row in stats.cpu().numpy()]
 
     @torch.no_grad()
     def update_target(self) -> None:
         tau = self.cfg.agent.target_update_tau
-        for name, t in self.target_params.items():
-            if tau >= 1.0:
-                t.copy_(self.params[name])
-            else:
-                t.lerp_(self.params[name], tau)
+        if tau >= 1.0:
+            self.target.load_state_dict(self.online.state_dict())
+            return
+        for t, o in zip(self.target.parameters(), self.online.parameters()):
+            t.lerp_(o, tau)
 
     # -- the agents' copies ---------------------------------------------------------------------
 
     @torch.no_grad()
     def sync_agents(self) -> None:
-        """Copy every run's slice of the stacked state (networks, noise, Adam) into its agent, so
-        the agent evaluates and checkpoints as that run alone would."""
+        """Copy every run's slice of the pack (networks, noise, Adam) into its agent, so the agent
+        evaluates and checkpoints as that run alone would."""
+        params = list(self.online.parameters())
         for k, agent in enumerate(self.agents):
-            _unstack_into(agent.online, self.params, self.buffers, k)
-            _unstack_into(agent.target, self.target_params, self.target_buffers, k)
+            unstack_into(self.online, agent.online, k)
+            unstack_into(self.target, agent.target, k)
             state = {}
-            for i, p in enumerate(self.params.values()):
+            for i, p in enumerate(params):
                 s = self.optimizer.state.get(p)
                 if s:
                     state[i] = {key: (v if key == "step" else v[k]).clone() for key, v in s.items()}
-            agent.optimizer.load_state_dict({"state": state, "param_groups": agent.optimizer.state_dict()["param_groups"]})
+            groups = agent.optimizer.state_dict()["param_groups"]
+            agent.optimizer.load_state_dict({"state": state, "param_groups": groups})
 
     def _load_adam_state(self) -> None:
-        """Stack the agents' Adam states (after a restore), if they have stepped."""
+        """Stack the agents' Adam states (after a restore), if they have stepped. Parameters are
+        in the same order in a network and its pack."""
         states = [a.optimizer.state_dict()["state"] for a in self.agents]
-        for i, p in enumerate(self.params.values()):
+        for i, p in enumerate(self.online.parameters()):
             if i not in states[0]:
                 continue
             self.optimizer.state[p] = {
-                key: (states[0][i][key].to(self.device).clone() if key == "step"
+                key: (copy.deepcopy(states[0][i][key]) if key == "step"
                       else torch.stack([s[i][key] for s in states]).to(self.device))
                 for key in states[0][i]
             }
-
-
-def _stack(nets: list[QNetwork]) -> tuple[Tensors, Tensors]:
-    params, buffers = stack_module_state(nets)
-    return params, {n: b.clone() for n, b in buffers.items()}
-
-
-def _unstack_into(net: QNetwork, params: Tensors, buffers: Tensors, k: int) -> None:
-    for name, t in net.named_parameters():
-        t.copy_(params[name][k])
-    for name, t in net.named_buffers():
-        t.copy_(buffers[name][k])

@@ -1,5 +1,8 @@
 """Bootstrap targets as small pure functions (batch first, time-indexed names as in rlax).
 
+Shapes are written for one run's batch ([B], [B, A]); every function also takes leading dims
+before B (a pack of K runs: [K, B], [K, B, A]), reducing over the last axes only.
+
 `r_t` is the (possibly n-step) return accumulated after taking `a_tm1` in `s_tm1`, and `discount_t`
 is the bootstrap discount: gamma^k for a k-step transition cut by a time limit or still running,
 0 when the episode terminated inside those k steps (see `dqnlab.replay.accumulator`). So one function
@@ -12,8 +15,8 @@ import torch
 
 
 def _check_batch(r_t: torch.Tensor, discount_t: torch.Tensor, q_t: torch.Tensor) -> None:
-    assert r_t.ndim == 1 and discount_t.shape == r_t.shape, (r_t.shape, discount_t.shape)
-    assert q_t.shape[0] == r_t.shape[0], (q_t.shape, r_t.shape)
+    assert discount_t.shape == r_t.shape, (r_t.shape, discount_t.shape)
+    assert q_t.shape[:-1] == r_t.shape, (q_t.shape, r_t.shape)
 
 
 def q_learning_target(
@@ -24,7 +27,7 @@ def q_learning_target(
     Shapes: r_t [B], discount_t [B], q_t [B, A] (target network) -> [B].
     """
     _check_batch(r_t, discount_t, q_t)
-    return r_t + discount_t * q_t.max(dim=1).values
+    return r_t + discount_t * q_t.max(dim=-1).values
 
 
 def double_q_learning_target(
@@ -36,8 +39,8 @@ def double_q_learning_target(
     """
     _check_batch(r_t, discount_t, q_t_value)
     assert q_t_selector.shape == q_t_value.shape
-    a_t = q_t_selector.argmax(dim=1, keepdim=True)
-    return r_t + discount_t * q_t_value.gather(1, a_t).squeeze(1)
+    a_t = q_t_selector.argmax(dim=-1, keepdim=True)
+    return r_t + discount_t * q_t_value.gather(-1, a_t).squeeze(-1)
 
 
 def categorical_projection(
@@ -49,7 +52,7 @@ def categorical_projection(
     nearest atoms of z_p in proportion to closeness; an exact hit puts all of it on that atom. Mass
     is conserved. Shapes: z_q [B, N] (e.g. r + gamma^n z), p_q [B, N], z_p [M] (evenly spaced) -> [B, M].
     """
-    assert z_q.shape == p_q.shape and z_q.ndim == 2 and z_p.ndim == 1
+    assert z_q.shape == p_q.shape and z_q.ndim >= 2 and z_p.ndim == 1
     v_min, v_max = z_p[0], z_p[-1]
     num_atoms = z_p.shape[0]
     delta_z = (v_max - v_min) / (num_atoms - 1)
@@ -61,9 +64,10 @@ def categorical_projection(
     # the naive (upper - b, b - lower) weights would both be 0 and lose the mass.
     w_upper = b - lower.to(b.dtype)
     w_lower = 1.0 - w_upper
-    # Out of place: under torch.vmap (packed runs) the zeros are unbatched and the mass batched.
-    out = torch.zeros(z_q.shape[0], num_atoms, dtype=p_q.dtype, device=p_q.device)
-    return out.scatter_add(1, lower, p_q * w_lower).scatter_add(1, upper, p_q * w_upper)
+    out = torch.zeros(*z_q.shape[:-1], num_atoms, dtype=p_q.dtype, device=p_q.device)
+    out.scatter_add_(-1, lower, p_q * w_lower)
+    out.scatter_add_(-1, upper, p_q * w_upper)
+    return out
 
 
 def categorical_q_learning_target(
@@ -80,8 +84,8 @@ def categorical_q_learning_target(
     probabilities), q_t_selector [B, A], support [N] -> [B, N].
     """
     _check_batch(r_t, discount_t, q_t_selector)
-    assert p_t.ndim == 3 and p_t.shape[:2] == q_t_selector.shape and p_t.shape[2] == support.shape[0]
-    a_t = q_t_selector.argmax(dim=1)
-    p_t_star = p_t[torch.arange(p_t.shape[0], device=p_t.device), a_t]
-    z_t = r_t[:, None] + discount_t[:, None] * support[None, :]
+    assert p_t.shape[:-1] == q_t_selector.shape and p_t.shape[-1] == support.shape[0]
+    a_t = q_t_selector.argmax(dim=-1)
+    p_t_star = p_t.gather(-2, a_t[..., None, None].expand(*a_t.shape, 1, p_t.shape[-1])).squeeze(-2)
+    z_t = r_t[..., None] + discount_t[..., None] * support
     return categorical_projection(z_t, p_t_star, support)

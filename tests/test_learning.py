@@ -8,6 +8,8 @@
 * Acrobot-v1 (revisiting_rainbow, 30k steps): rainbow and every rainbow-no-X reach an evaluation
   mean >= -200 (random: -499).
 
+* CartPole-v1 again with the three seeds of each arm trained as one pack (issue 13).
+
 Each arm must pass in at least 2 of 3 seeds. A run stops at its first evaluation at or above the
 threshold, so passing arms cost less than the budget.
 """
@@ -49,6 +51,41 @@ def test_cartpole_v1_is_solved(tmp_path, spec, protocol):
     assert resolve_config("CartPole-v1", spec, protocol=protocol).total_steps == 50_000
     best = _passing_seeds(tmp_path, "CartPole-v1", spec, 475.0, protocol)
     assert sum(b >= 475.0 for b in best) >= 2, f"{spec}: best eval returns per seed {best}"
+
+
+def _pack_best_evals(args: tuple[str, str, str | None, float, str]) -> list[float]:
+    """Train seeds 0-2 as one pack (issue 13) until each has had an evaluation at or above the
+    threshold, or the budget ends; each run's best eval return."""
+    import pandas as pd
+    import torch
+
+    from dqnlab.train import Trainer
+
+    env, spec, protocol, threshold, root = args
+    torch.set_num_threads(1)
+    dirs = [f"{root}/seed_{seed}" for seed in range(3)]
+    for seed, run_dir in enumerate(dirs):
+        rundir.prepare(resolve_config(env, spec, seed=seed, protocol=protocol), run_dir)
+    trainer = Trainer(dirs, progress=False)
+    reached: set[int] = set()
+
+    def all_reached() -> bool:
+        reached.update(k for k, r in enumerate(trainer.runs) if (r.line.eval_return or -float("inf")) >= threshold)
+        return len(reached) == len(dirs)
+
+    trainer.run(should_stop=all_reached)
+    return [float(pd.read_csv(f"{d}/eval.csv")["return_mean"].max()) for d in dirs]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(2400)
+@pytest.mark.parametrize("spec, protocol", [("dqn", "revisiting_rainbow_dqn"), ("rainbow", None)])
+def test_cartpole_v1_is_solved_by_packed_runs(tmp_path, spec, protocol):
+    """The same test with the three seeds trained as one pack: a run in a pack is the same
+    algorithm (tests/test_packed.py checks the first updates; this, that it still learns)."""
+    with mp.get_context("spawn").Pool(1) as pool:
+        best = pool.apply(_pack_best_evals, (("CartPole-v1", spec, protocol, 475.0, str(tmp_path)),))
+    assert sum(b >= 475.0 for b in best) >= 2, f"{spec} packed: best eval returns per seed {best}"
 
 
 @pytest.mark.slow

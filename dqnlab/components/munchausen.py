@@ -64,11 +64,11 @@ def munchausen_target(
 
     Shapes: q_tm1 [B, A], a_tm1 [B] int, r_t [B], discount_t [B], q_t [B, A] -> [B].
     """
-    assert r_t.ndim == 1 and discount_t.shape == r_t.shape == a_tm1.shape, (r_t.shape, a_tm1.shape)
-    assert q_tm1.ndim == 2 and q_tm1.shape == q_t.shape and q_t.shape[0] == r_t.shape[0]
-    tau_log_pi_tm1 = tau * (q_tm1 / tau).log_softmax(dim=1).gather(1, a_tm1[:, None]).squeeze(1)
+    assert discount_t.shape == r_t.shape == a_tm1.shape, (r_t.shape, a_tm1.shape)
+    assert q_tm1.shape == q_t.shape and q_t.shape[:-1] == r_t.shape
+    tau_log_pi_tm1 = tau * (q_tm1 / tau).log_softmax(dim=-1).gather(-1, a_tm1[..., None]).squeeze(-1)
     bonus = alpha * tau_log_pi_tm1.clamp(l0, 0.0)
-    soft_value_t = tau * (q_t / tau).logsumexp(dim=1)
+    soft_value_t = tau * (q_t / tau).logsumexp(dim=-1)
     return r_t + bonus + discount_t * soft_value_t
 
 
