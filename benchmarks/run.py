@@ -3,6 +3,7 @@
     python benchmarks/run.py                 # everything (about 10 minutes on 2 cores)
     python benchmarks/run.py --quick         # a short version (about 3 minutes)
     python benchmarks/run.py --only replay   # one group: replay | train | vector | profile | e2e | denormal | pack | device
+    python benchmarks/run.py --only pack     # packed runs (issue 13): the update, then whole runs, K 1/4/8/16 (~25 min)
     python benchmarks/run.py --only e2e --real-sweep   # also time the real `dqnlab sweep` (15-20 min)
     python benchmarks/run.py --only device --device cuda   # updates/s and SPS on a GPU
 
@@ -93,7 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from benchmarks import bench_denormal, bench_e2e, bench_pack, bench_replay, bench_train
+    from benchmarks import (
+        bench_denormal,
+        bench_e2e,
+        bench_pack,
+        bench_pack_runs,
+        bench_replay,
+        bench_train,
+    )
 
     groups = args.only or [g for g in GROUPS if g != "device" or args.device != "cpu"]
     quick = args.quick
@@ -151,13 +159,16 @@ def main(argv: list[str] | None = None) -> int:
     if "denormal" in groups:  # CPU only: torch.set_flush_denormal sets the CPU's flags
         emit(bench_denormal.bench_speed(10_000 if quick else 30_000, 300 if quick else 1_000))
         emit(bench_denormal.bench_results(10_000 if quick else 30_000))
-    if "pack" in groups:  # issue 13's question: K updates packed into one, vs K separate
+    if "pack" in groups:  # issue 13: K updates packed into one, then whole packed runs, vs K separate
         emit(bench_pack.bench_pack(quick=quick, device=args.device))
+        emit(bench_pack_runs.bench_pack_runs((1, 8) if quick else (1, 4, 8, 16), quick=quick, device=args.device))
     if "device" in groups:
         if args.device.startswith("cuda") and not torch.cuda.is_available():
             print("device group skipped: --device cuda but no CUDA device is present", flush=True)
         else:
             emit(bench_train.bench_updates(list(bench_train.CONFIGS), args.device, quick))
+            # K-scaling of packed runs on the device (on a GPU one small network uses a sliver of it)
+            emit(bench_pack_runs.bench_pack_runs((1, 4, 8, 16), quick=quick, device=args.device))
             if "train" not in groups:
                 steps = {"CartPole-v1": 2_500 if quick else 6_000, "MinAtar/Breakout-v1": 4_000 if quick else 10_000}
                 emit(bench_train.bench_overhead(list(bench_train.CONFIGS), steps, args.device, 1))

@@ -54,8 +54,9 @@ def test_cartpole_v1_is_solved(tmp_path, spec, protocol):
 
 
 def _pack_best_evals(args: tuple[str, str, str | None, float, str]) -> list[float]:
-    """Train seeds 0-2 as one pack (issue 13) until each has had an evaluation at or above the
-    threshold, or the budget ends; each run's best eval return."""
+    """Train seeds 0-2 as one pack (issue 13) until two of them have had an evaluation at or
+    above the threshold (the test's pass mark: a pack stops as a whole), or the budget ends; each
+    run's best eval return."""
     import pandas as pd
     import torch
 
@@ -69,11 +70,11 @@ def _pack_best_evals(args: tuple[str, str, str | None, float, str]) -> list[floa
     trainer = Trainer(dirs, progress=False)
     reached: set[int] = set()
 
-    def all_reached() -> bool:
+    def decided() -> bool:
         reached.update(k for k, r in enumerate(trainer.runs) if (r.line.eval_return or -float("inf")) >= threshold)
-        return len(reached) == len(dirs)
+        return len(reached) >= 2
 
-    trainer.run(should_stop=all_reached)
+    trainer.run(should_stop=decided)
     return [float(pd.read_csv(f"{d}/eval.csv")["return_mean"].max()) for d in dirs]
 
 

@@ -186,7 +186,7 @@ def test_a_killed_run_shows_as_stale_then_resumes(tmp_path, capsys):
 def test_stop_during_an_evaluation_resumes_exactly(tmp_path, monkeypatch):
     """A stop asked in the middle of an evaluation ends it there: checkpoint, exit; the resumed
     run evaluates again with the same seeds and ends equal to an uninterrupted run."""
-    from dqnlab import train as train_module
+    from dqnlab import run_state as train_module  # where the loop evaluates a run
 
     evaluating = {"now": False, "count": 0, "polls": 0}
     original = train_module.evaluate
@@ -248,7 +248,7 @@ def test_breakout_evaluation_is_bounded_by_its_step_budget(tmp_path, monkeypatch
     """`eval.max_steps` bounds the agent steps of one evaluation over all its episodes; episodes
     cut by it count as truncated; the budget is recorded in config.json (Atari: Dopamine's 125k)."""
     pytest.importorskip("ale_py")
-    from dqnlab import train as train_module
+    from dqnlab import run_state as train_module  # where the loop evaluates a run
     from dqnlab.presets import resolve_config
 
     assert resolve_config("ALE/Breakout-v5").eval.max_steps == 125_000
