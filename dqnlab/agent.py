@@ -21,7 +21,7 @@ from dqnlab.grad_clip import clip_grad_norm_
 from dqnlab.networks import QNetwork
 from dqnlab.transfer import BatchTransfer
 
-__all__ = ["Agent", "LossOutput", "TensorBatch", "UpdateInfo", "make_loss_fn"]
+__all__ = ["Agent", "LossOutput", "TensorBatch", "UpdateInfo", "make_loss_fn", "update_target"]
 
 
 class LossOutput(NamedTuple):
@@ -85,6 +85,17 @@ def make_loss_fn(cfg: Config) -> Callable[[QNetwork, QNetwork, TensorBatch], Los
     return functools.partial(
         TD_LOSSES[head], bootstrap=bootstraps[head], loss_fn=losses.LOSSES[head][cfg.agent.loss]
     )
+
+
+@torch.no_grad()
+def update_target(online: torch.nn.Module, target: torch.nn.Module, tau: float) -> None:
+    """The target network's update: a copy (tau >= 1, DQN's periodic sync) or a Polyak step
+    target <- target + tau (online - target)."""
+    if tau >= 1.0:
+        target.load_state_dict(online.state_dict())
+        return
+    for t, o in zip(target.parameters(), online.parameters()):
+        t.lerp_(o, tau)
 
 
 class UpdateInfo(NamedTuple):
@@ -180,14 +191,8 @@ class Agent:
         stats = torch.cat([loss.detach()[None], out.q_taken.mean()[None], out.priority]).cpu().numpy()
         return UpdateInfo(float(stats[0]), float(stats[1]), stats[2:])
 
-    @torch.no_grad()
     def update_target(self) -> None:
-        tau = self.cfg.agent.target_update_tau
-        if tau >= 1.0:
-            self.target.load_state_dict(self.online.state_dict())
-            return
-        for t, o in zip(self.target.parameters(), self.online.parameters()):
-            t.lerp_(o, tau)
+        update_target(self.online, self.target, self.cfg.agent.target_update_tau)
 
     # -- checkpointing --------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from dqnlab import losses
-from dqnlab.agent import Agent, UpdateInfo, make_loss_fn
+from dqnlab.agent import Agent, UpdateInfo, make_loss_fn, update_target
 from dqnlab.batch import Batch, TensorBatch
 from dqnlab.grad_clip import clip_grad_norm_per_run_
 from dqnlab.networks import QNetwork, noise_sizes, signed_sqrt
@@ -146,14 +146,8 @@ class PackedLearner:
         stats = torch.cat([loss.detach()[:, None], out.q_taken.mean(dim=-1)[:, None], out.priority], dim=1)
         return [UpdateInfo(float(row[0]), float(row[1]), row[2:]) for row in stats.cpu().numpy()]
 
-    @torch.no_grad()
     def update_target(self) -> None:
-        tau = self.cfg.agent.target_update_tau
-        if tau >= 1.0:
-            self.target.load_state_dict(self.online.state_dict())
-            return
-        for t, o in zip(self.target.parameters(), self.online.parameters()):
-            t.lerp_(o, tau)
+        update_target(self.online, self.target, self.cfg.agent.target_update_tau)
 
     # -- the agents' copies ---------------------------------------------------------------------
 
