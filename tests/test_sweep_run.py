@@ -3,6 +3,7 @@ wandb offline. Every run is a few hundred CartPole steps with a tiny network (ab
 
 from __future__ import annotations
 
+import io
 import json
 import signal
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from run_helpers import ROOT, TINY, assert_same_logs, prepare_tiny_run, run_cli
+from run_helpers import ROOT, TINY, assert_same_logs, prepare_tiny_run, run_cli, stop_at_step
 
 from dqnlab import rundir
 from dqnlab.cli import main
@@ -90,24 +91,35 @@ def test_relaunch_resumes_unfinished_run_exactly(tmp_path):
     assert_same_logs(interrupted_dir / rel, reference)
 
 
-def test_divergence_marks_failed_and_sweep_goes_on(tmp_path, monkeypatch):
+@pytest.mark.parametrize("runs_per_process", [1, "auto"])  # auto: the two seeds share a pack
+def test_divergence_marks_failed_and_sweep_goes_on(tmp_path, monkeypatch, runs_per_process):
     from dqnlab.agent import Agent, UpdateInfo
+    from dqnlab.packed import PackedLearner
 
-    original = Agent.update
+    original, packed = Agent.update, PackedLearner.update
 
     def nan_for_seed_1(self, batch):
         info = original(self, batch)
         return info._replace(loss=float("nan")) if self.cfg.seed == 1 else info
 
+    def packed_nan_for_seed_1(self, batches):
+        return [info._replace(loss=float("nan")) if agent.cfg.seed == 1 else info
+                for agent, info in zip(self.agents, packed(self, batches))]
+
     monkeypatch.setattr(Agent, "update", nan_for_seed_1)
+    monkeypatch.setattr(PackedLearner, "update", packed_nan_for_seed_1)
     assert UpdateInfo._fields[0] == "loss"
     sweep_dir = tmp_path / "sweep"
-    result = launch(tiny_sweep(variants=("dqn",)), sweep_dir=sweep_dir, executor="debug")
+    result = launch(tiny_sweep(variants=("dqn",)), sweep_dir=sweep_dir, executor="debug",
+                    runs_per_process=runs_per_process)
+    assert result.packs == ([["CartPole-v1/dqn/seed_0"], ["CartPole-v1/dqn/seed_1"]] if runs_per_process == 1
+                            else [["CartPole-v1/dqn/seed_0", "CartPole-v1/dqn/seed_1"]])
     assert result.outcomes == {"CartPole-v1/dqn/seed_0": "done", "CartPole-v1/dqn/seed_1": "failed"}
     assert result.exit_code == 1
     failed = rundir.read_status(sweep_dir / "CartPole-v1/dqn/seed_1")
     assert failed["state"] == "failed" and failed["error"].startswith("Diverged: loss became nan")
     monkeypatch.setattr(Agent, "update", original)
+    monkeypatch.setattr(PackedLearner, "update", packed)
     # status: a table with the error, exit 1
     assert main(["status", str(sweep_dir)]) == 1
     # Relaunch skips the failed run unless --retry-failed.
@@ -178,17 +190,121 @@ def test_wandb_offline_keeps_one_run_id(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_SILENT", "true")
     (tmp_path / "wandb").mkdir()
     sweep_dir = tmp_path / "sweep"
-    one = tiny_sweep(variants=("dqn",), seeds=1)
-    result = launch(one, sweep_dir=sweep_dir, executor="debug", wandb_project="dqnlab-test")
-    assert result.exit_code == 0
-    run_dir = sweep_dir / "CartPole-v1/dqn/seed_0"
-    state = json.loads((run_dir / "wandb.json").read_text())
-    assert state["progress_step"] == 300 and state["eval_step"] == 300
-    offline = list((tmp_path / "wandb" / "wandb").glob(f"offline-run-*-{state['id']}"))
-    assert len(offline) == 1
-    # The id is derived from the run directory: a relaunch (or a requeued job) reuses it.
+    two = tiny_sweep(variants=("dqn",), seeds=2)  # one pack: each run still logs on its own
+    result = launch(two, sweep_dir=sweep_dir, executor="debug", wandb_project="dqnlab-test")
+    assert result.exit_code == 0 and len(result.packs) == 1
     from dqnlab.sweep.wandb_log import run_id
 
-    assert run_id(run_dir) == state["id"]
-    progress = pd.read_csv(run_dir / "progress.csv")
-    assert len(progress) == 300 // 50
+    ids = set()
+    for seed in (0, 1):
+        run_dir = sweep_dir / f"CartPole-v1/dqn/seed_{seed}"
+        state = json.loads((run_dir / "wandb.json").read_text())
+        assert state["progress_step"] == 300 and state["eval_step"] == 300
+        offline = list((tmp_path / "wandb" / "wandb").glob(f"offline-run-*-{state['id']}"))
+        assert len(offline) == 1
+        # The id is derived from the run directory: a relaunch (or a requeued job) reuses it.
+        assert run_id(run_dir) == state["id"]
+        ids.add(state["id"])
+        progress = pd.read_csv(run_dir / "progress.csv")
+        assert len(progress) == 300 // 50
+    assert len(ids) == 2
+
+
+# -- packs: the seeds of one config trained in lockstep by one process (issue 13) ----------------
+
+
+def test_local_sweep_packs_seeds_and_matches_runs_trained_alone(tmp_path):
+    """3 seeds x 2 variants on 2 workers: `auto` packs each variant's seeds into one process; the
+    run directories, outcomes and results are those of the same sweep with each run alone
+    (packed updates may differ in the last bits, so returns are compared with a tolerance)."""
+    experiment = write_experiment(tmp_path)
+    packed, alone = tmp_path / "packed", tmp_path / "alone"
+    common = ("sweep", str(experiment), "--seeds", "3", "--workers", "2")
+    proc = run_cli(*common, "--sweep-dir", str(packed), timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert "6 to run (in 2 processes: 2 x 3 runs)" in proc.stdout and "6 run(s) done" in proc.stdout
+    proc = run_cli(*common, "--sweep-dir", str(alone), "--runs-per-process", "1", timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert "6 to run\n" in proc.stdout  # no pack mentioned
+    assert states(packed) == states(alone) == {
+        f"CartPole-v1/{v}/seed_{s}": "done" for v in ("dqn", "dqn+double+per") for s in range(3)}
+    for rel in states(packed):
+        a, b = (pd.read_csv(d / rel / "eval.csv") for d in (packed, alone))
+        assert list(a["step"]) == list(b["step"]) and len(a) == 2, rel
+        for col in ("return_mean", "return_std", "q_estimate_mean", "discounted_return_mean"):
+            assert a[col].to_numpy() == pytest.approx(b[col].to_numpy(), rel=1e-4, abs=1e-4), (rel, col)
+        steps = [list(pd.read_csv(d / rel / "progress.csv")["step"]) for d in (packed, alone)]
+        assert steps[0] == steps[1], rel
+    status = run_cli("status", str(packed), timeout=60)
+    assert status.returncode == 0 and "6 done" in status.stdout
+
+
+def test_relaunch_packs_only_the_runs_still_to_do(tmp_path):
+    """A done run is never retrained; runs at different checkpoint steps go in different packs
+    (a pack resumes from a step all its runs have); every run ends as if trained uninterrupted."""
+    sweep = tiny_sweep(variants=("dqn",), seeds=4)
+    sweep_dir = tmp_path / "sweep"
+    grid.prepare(sweep, grid.expand(sweep), sweep_dir)
+    rel = [f"CartPole-v1/dqn/seed_{s}" for s in range(4)]
+    assert worker.run_one(sweep_dir / rel[1], worker.RunOptions()) == "done"
+    done_log = (sweep_dir / rel[1] / "eval.csv").read_bytes()
+    with stop_at_step(200) as stop:  # seed 3 stops at its step-200 checkpoint (periodic at 100)
+        assert worker.run_one(sweep_dir / rel[3], worker.RunOptions(), stop) == "stopped"
+    result = launch(sweep, sweep_dir=sweep_dir, executor="debug", out=io.StringIO())
+    assert result.skipped == {rel[1]: "done"}
+    assert sorted(map(sorted, result.packs)) == [[rel[0], rel[2]], [rel[3]]]
+    assert result.outcomes == {rel[0]: "done", rel[2]: "done", rel[3]: "done"}
+    assert (sweep_dir / rel[1] / "eval.csv").read_bytes() == done_log
+    # Seed 3, resumed alone from step 200, equals seed 3 trained alone without a stop.
+    reference = tmp_path / "reference"
+    launch(tiny_sweep(variants=("dqn",), seeds=(3,)), sweep_dir=reference, executor="debug", out=io.StringIO())
+    assert_same_logs(sweep_dir / rel[3], reference / rel[3])
+
+
+def test_a_stopped_pack_resumes_exactly(tmp_path):
+    """Stopped mid-way (Ctrl-C, preemption), a pack checkpoints every run at the same step; the
+    relaunch resumes them as a pack and they end equal to an uninterrupted pack's runs."""
+    sweep = tiny_sweep(variants=("dqn+double+per",), seeds=3)
+    rels = [f"CartPole-v1/dqn+double+per/seed_{s}" for s in range(3)]
+    reference = tmp_path / "reference"
+    assert launch(sweep, sweep_dir=reference, executor="debug", out=io.StringIO()).packs == [rels]
+    sweep_dir = tmp_path / "sweep"
+    grid.prepare(sweep, grid.expand(sweep), sweep_dir)
+    with stop_at_step(130) as stop:
+        stopped = worker.run_pack([sweep_dir / r for r in rels], worker.RunOptions(), stop)
+    assert list(stopped.values()) == ["stopped"] * 3
+    assert {st.collect(sweep_dir)[i].steps_done for i in range(3)} == {130}
+    result = launch(sweep, sweep_dir=sweep_dir, executor="debug", out=io.StringIO())
+    assert result.packs == [rels] and set(result.outcomes.values()) == {"done"}
+    for r in rels:
+        assert_same_logs(sweep_dir / r, reference / r)
+
+
+def test_a_pack_is_a_list_of_run_directories(tmp_path, monkeypatch):
+    """A bare path is refused before anything is written (its characters are no run dirs)."""
+    monkeypatch.chdir(tmp_path)
+    run_dir = prepare_tiny_run(tmp_path / "run")
+    for bad in (str(run_dir), run_dir):
+        with pytest.raises(TypeError, match="list of run directories"):
+            worker.run_pack(bad, worker.RunOptions())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_pack_with_a_run_held_elsewhere_is_busy(tmp_path):
+    from dqnlab import runlock
+
+    sweep = tiny_sweep(variants=("dqn",), seeds=2)
+    grid.prepare(sweep, grid.expand(sweep), tmp_path)
+    dirs = [tmp_path / f"CartPole-v1/dqn/seed_{s}" for s in range(2)]
+    script = (f"import sys, time; from dqnlab import runlock\n"
+              f"with runlock.hold({str(dirs[1])!r}):\n    print('held', flush=True); time.sleep(60)\n")
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                              env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert isinstance(runlock.probe(dirs[1]), runlock.Holder)
+        assert worker.run_pack(dirs, worker.RunOptions()) == dict.fromkeys(map(str, dirs), "busy")
+        assert {s.state for s in st.collect(tmp_path)} == {"pending"}  # nothing trained
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)

@@ -5,7 +5,8 @@
     launch.py       definition -> sweep dir -> runs still to do -> an executor
     executors/      debug (in-process), local (worker processes), slurm (submitit job arrays),
                     behind one protocol and chosen by name
-    worker.py       train one run (every executor's unit of work)
+    packing.py      which runs one process trains in lockstep (seeds of one config), and when it pays
+    worker.py       train one pack of runs (every executor's unit of work; a run alone is a pack of one)
     preemption.py   checkpoint at a step boundary on SLURM preemption, then requeue
     snapshot.py     the copy of the package that SLURM jobs run
     profile.py      cluster profiles (TOML)

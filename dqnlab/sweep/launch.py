@@ -9,6 +9,11 @@ anything is written or submitted. Relaunching is idempotent: done runs are skipp
 resume from their checkpoints, failed ones rerun (resuming from their last checkpoint) only with
 `retry_failed`; runs another process holds (`runlock`) are left alone and make the exit status 1.
 What a launch may do to the runs a directory already holds is decided in `changes.py`.
+
+Selection stays per run; only the runs still to do are then grouped into packs (`packing.py`: runs
+that differ only by seed and stand at the same checkpoint step, trained in lockstep by one
+process), so a relaunch never retrains a done run, nor a failed one without `retry_failed`, and
+every run's outcome is its own.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from dqnlab import devices, runlock
-from dqnlab.sweep import definition, executors, grid, plan, throughput
+from dqnlab.sweep import definition, executors, grid, packing, plan
 from dqnlab.sweep import status as st
 from dqnlab.sweep.definition import GridOptions
 from dqnlab.sweep.executors import Executor
@@ -31,6 +36,8 @@ class LaunchResult:
     sweep_dir: Path
     runs: list[grid.Run]
     to_run: list[str] = field(default_factory=list)
+    packs: list[list[str]] = field(default_factory=list)
+    """The runs to do as the packs they train in, in submission order (longest first)."""
     skipped: dict[str, str] = field(default_factory=dict)
     """Run -> why it was not run (done, failed, in flight)."""
     outcomes: dict[str, str] = field(default_factory=dict)
@@ -70,10 +77,25 @@ def select(sweep_dir: Path, runs: list[grid.Run], retry_failed: bool) -> tuple[l
     return to_run, skipped
 
 
-def longest_first(runs: list[grid.Run], rel_dirs: list[str], device: str) -> list[str]:
-    """Order runs by expected duration, longest first: the sweep's tail is then short."""
-    cost = {r.rel_dir: throughput.estimate_seconds(r.config, device)[0] or 0.0 for r in runs}
-    return sorted(rel_dirs, key=lambda rel: -cost[rel])
+def checkpoint_steps(sweep_dir: Path, rel_dirs: list[str]) -> dict[str, int]:
+    """Each run's newest checkpoint step (absent: none yet). Imports torch (dqnlab.checkpoint),
+    so only a launch that trains calls it."""
+    from dqnlab import checkpoint
+    from dqnlab.contract import CHECKPOINT
+
+    return {rel: found[0] for rel in rel_dirs if (found := checkpoint.steps(sweep_dir / rel / CHECKPOINT))}
+
+
+def form_packs(runs: list[grid.Run], rel_dirs: list[str], *, device: str,
+               runs_per_process: packing.PackSize, slots: int | None,
+               steps: dict[str, int] | None = None) -> list[list[grid.Run]]:
+    """The runs `rel_dirs` as packs (`packing.form_packs`), longest first: the sweep's tail is
+    then short. `slots`: the executor's `slots_to_fill`, which `auto` keeps busy."""
+    by_rel = {r.rel_dir: r for r in runs}
+    chosen = [by_rel[rel] for rel in rel_dirs]
+    size = packing.size_for(runs_per_process, device, runs=len(chosen), slots=slots)
+    packs = [[by_rel[rel] for rel in pack] for pack in packing.form_packs(chosen, size, steps)]
+    return sorted(packs, key=lambda pack: -(plan.pack_seconds(pack, device)[0] or 0.0))
 
 
 def launch(
@@ -88,13 +110,18 @@ def launch(
     retry_failed: bool = False,
     force: bool = False,
     delete_finished: bool = False,
+    runs_per_process: packing.PackSize | str | None = None,
     out: TextIO | None = None,
 ) -> LaunchResult:
     """Run (or resume) a sweep. `executor` is a name (built with default settings) or an executor
     from `executors.create`; every input is checked before anything is written. Replacing a sweep
-    directory's runs needs `force`, deleting finished ones also `delete_finished` (`changes.py`)."""
+    directory's runs needs `force`, deleting finished ones also `delete_finished` (`changes.py`).
+    `runs_per_process`: runs per pack, a number or "auto" (None: the executor's, i.e. the
+    profile's, else auto)."""
     out = out or sys.stdout
     runner = executors.create(executor) if isinstance(executor, str) else executor
+    pack_size = packing.parse_pack_size(runner.runs_per_process if runs_per_process is None
+                                        else runs_per_process)
     base = experiment if isinstance(experiment, definition.Sweep) else definition.load(experiment)
     sweep = definition.resolve(base, grid_options)
     runs = grid.expand(sweep)  # resolves every config: bad input fails here, nothing written yet
@@ -102,9 +129,12 @@ def launch(
     sweep_dir = Path(sweep_dir) if sweep_dir is not None else Path("results") / sweep.name
     result = LaunchResult(sweep_dir, runs)
 
-    if dry_run:
-        parallel, unit = runner.parallelism(len(runs))
-        print(plan.describe(sweep, runs, device=device, parallel=parallel, parallel_unit=unit), file=out)
+    if dry_run:  # the grid as a fresh launch trains it
+        packs = form_packs(runs, [r.rel_dir for r in runs], device=device, runs_per_process=pack_size,
+                           slots=runner.slots_to_fill)
+        parallel, unit = runner.parallelism(len(packs))
+        print(plan.describe(sweep, runs, device=device, parallel=parallel, parallel_unit=unit,
+                            packs=packs, runs_per_process=pack_size), file=out)
         changes = grid.changes_for(sweep_dir, grid.manifest(sweep, runs), force=force)
         if changes is not None:
             print("\n".join([f"sweep directory {sweep_dir}:", *(f"  {line}" for line in changes.lines())]),
@@ -122,13 +152,16 @@ def launch(
             if isinstance(holder, runlock.Holder):  # a `dqnlab train` or another launch has it
                 result.skipped[rel] = f"{HELD} {holder}"
         result.to_run = [r for r in result.to_run if r not in result.skipped]
+        packs = form_packs(runs, result.to_run, device=device, runs_per_process=pack_size,
+                           slots=runner.slots_to_fill, steps=checkpoint_steps(sweep_dir, result.to_run))
+        result.packs = [[r.rel_dir for r in pack] for pack in packs]
     _print_selection(result, out)
     _print_held(result)
     if not result.to_run:
         return result
 
     options = RunOptions(device=device, wandb_project=wandb_project, sweep_name=sweep.name)
-    execution = runner.run(sweep_dir, longest_first(runs, result.to_run, device), options, out)
+    execution = runner.run(sweep_dir, result.packs, options, out)
     result.outcomes, result.jobs = execution.outcomes, execution.jobs
     _print_outcomes(result, out)
     return result
@@ -141,9 +174,11 @@ def _print_selection(result: LaunchResult, out: TextIO) -> None:
         reasons[why] = reasons.get(why, 0) + 1
     parts = [f"{n} {why}" for why, n in reasons.items()]
     extra = " (--retry-failed reruns them)" if reasons.get("failed") else ""
+    packed = any(len(p) > 1 for p in result.packs)
+    in_packs = f" (in {len(result.packs)} processes: {packing.sizes_text(result.packs)})" if packed else ""
     print(f"dqnlab: sweep {result.sweep_dir}: {len(result.runs)} runs; "
-          f"{len(result.to_run)} to run" + (f", skipping {', '.join(parts)}{extra}" if parts else ""),
-          file=out)
+          f"{len(result.to_run)} to run{in_packs}"
+          + (f", skipping {', '.join(parts)}{extra}" if parts else ""), file=out)
 
 
 def _print_outcomes(result: LaunchResult, out: TextIO) -> None:

@@ -1,7 +1,9 @@
 """The planner behind `--dry-run`: the grid and what it costs before anything runs.
 
 Cost = number of runs, env steps and frames, expected CPU- (or GPU-) hours from the measured
-throughput table (`throughput.py`), wall time for a number of parallel workers, and replay memory
+throughput table (`throughput.py`) and the packs the runs train in (`packing.py`: a pack of K takes
+K times one run's time over the measured speedup of packing K), wall time for a number of parallel
+workers (each training one pack at a time), and replay memory
 per run from the storage layout (`dqnlab/replay/buffer.py`): one frame per slot (an 84x84 uint8
 frame for stacked Atari observations, the whole observation otherwise) plus the per-slot arrays,
 plus PER's sum tree.
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dqnlab.config import Config
-from dqnlab.sweep import throughput
+from dqnlab.sweep import packing, throughput
 from dqnlab.sweep.definition import Sweep
 from dqnlab.sweep.grid import Run
 
@@ -69,19 +71,34 @@ class Plan:
     extrapolated: bool
     """True if some config had no exact throughput row (another network or batch size)."""
     max_replay_bytes: int
+    longest_hours: float | None = None
+    """Hours of the longest pack (a run alone is a pack of one): no wall time is shorter."""
 
     def wall_hours(self, parallel: int) -> float | None:
-        return None if self.device_hours is None else self.device_hours / max(1, parallel)
+        if self.device_hours is None:
+            return None
+        return max(self.device_hours / max(1, parallel), self.longest_hours or 0.0)
 
 
-def plan(runs: list[Run], device: str = "cpu") -> Plan:
-    seconds, extrapolated, unknown = 0.0, False, False
-    for run in runs:
-        s, exact = throughput.estimate_seconds(run.config, device)
+def pack_seconds(pack: list[Run], device: str = "cpu") -> tuple[float | None, bool]:
+    """Expected seconds of one process training `pack` (runs differing only by seed) to its
+    budget, and whether the throughput row was exact; None if no row fits."""
+    s, exact = throughput.estimate_seconds(pack[0].config, device)
+    if s is None:
+        return None, False
+    return s * OVERHEAD * len(pack) / packing.speedup(pack[0].config, device, len(pack)), exact
+
+
+def plan(runs: list[Run], device: str = "cpu", packs: list[list[Run]] | None = None) -> Plan:
+    """The cost of `runs`, trained in `packs` (default: each run alone)."""
+    seconds, longest, extrapolated, unknown = 0.0, 0.0, False, False
+    for pack in packs if packs is not None else [[r] for r in runs]:
+        s, exact = pack_seconds(pack, device)
         if s is None:
             unknown = True
             continue
-        seconds += s * OVERHEAD
+        seconds += s
+        longest = max(longest, s)
         extrapolated |= not exact
     return Plan(
         runs=len(runs),
@@ -90,6 +107,7 @@ def plan(runs: list[Run], device: str = "cpu") -> Plan:
         device_hours=None if unknown else seconds / 3600,
         extrapolated=extrapolated,
         max_replay_bytes=max((replay_bytes(r.config) for r in runs), default=0),
+        longest_hours=None if unknown else longest / 3600,
     )
 
 
@@ -107,10 +125,47 @@ def _hours(h: float | None) -> str:
     return f"{h * 60:.0f} min" if h < 1 else f"{h:,.1f} h"
 
 
+def _seeds(seeds: list[int]) -> str:
+    """[0, 1, 2, 5] -> "0-2,5"."""
+    spans: list[list[int]] = []
+    for seed in seeds:
+        if spans and seed == spans[-1][1] + 1:
+            spans[-1][1] = seed
+        else:
+            spans.append([seed, seed])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def describe_packs(packs: list[list[Run]], runs_per_process: packing.PackSize) -> list[str]:
+    """`--dry-run`'s lines on packing: how many processes, their sizes, which seeds go together."""
+    flag = f"--runs-per-process {runs_per_process}"
+    if all(len(p) == 1 for p in packs):
+        why = (" packs only where measured to pay: MLPs up to "
+               f"{packing.MAX_PACKED_WIDTH} wide and MinAtar, on the CPU") if runs_per_process == packing.AUTO else ""
+        return [f"  packs: none, every run trains in its own process ({flag}{why})"]
+    lines = [f"  packs: {len(packs)} processes for {sum(map(len, packs))} runs ({packing.sizes_text(packs)}; "
+             f"{flag}): the seeds of one config train in lockstep in one process"]
+    groups: dict[str, list[str]] = defaultdict(list)
+    for p in packs:
+        groups[f"{p[0].env}/{p[0].variant}"].append(_seeds([r.seed for r in p]))
+    shown = list(groups.items())[:MAX_ENV_ROWS]
+    width = max(len(label) for label, _ in shown)
+    for label, seeds in shown:
+        lines.append(f"    {label:{width}s}  seeds {' | '.join(seeds)}")
+    if len(groups) > MAX_ENV_ROWS:
+        lines.append(f"    ... and {len(groups) - MAX_ENV_ROWS} more env/variant groups")
+    return lines
+
+
 def describe(sweep: Sweep, runs: list[Run], *, device: str = "cpu", parallel: int = 1,
-             parallel_unit: str = "worker(s)") -> str:
-    """The text `--dry-run` prints: the grid per env, then the totals; `parallel` runs train at
-    once (the executor's `parallelism`), called `parallel_unit`."""
+             parallel_unit: str = "worker(s)", packs: list[list[Run]] | None = None,
+             runs_per_process: packing.PackSize = 1) -> str:
+    """The text `--dry-run` prints: the grid per env, the packs the runs train in (default: each
+    run alone; `runs_per_process` is what asked for them), then the totals; `parallel` packs train
+    at once (the executor's `parallelism`), called `parallel_unit`."""
+    order = {r.rel_dir: i for i, r in enumerate(runs)}
+    packs = sorted(packs if packs is not None else [[r] for r in runs], key=lambda p: order[p[0].rel_dir])
+    pack_of = {r.rel_dir: i for i, p in enumerate(packs) for r in p}
     # One row per env; per family when there are many envs (57 Atari rows say nothing more).
     by_env: dict[str, list[Run]] = defaultdict(list)
     many = len(sweep.envs) > MAX_ENV_ROWS
@@ -126,18 +181,23 @@ def describe(sweep: Sweep, runs: list[Run], *, device: str = "cpu", parallel: in
         f"  {'env':28s} {'runs':>5s} {'steps/run':>11s} {'replay/run':>11s} {unit + '-hours':>10s}",
     ]
     for env_id, env_runs in by_env.items():
-        p = plan(env_runs, device)
+        p = plan(env_runs, device, [packs[i] for i in sorted({pack_of[r.rel_dir] for r in env_runs})])
         budgets = sorted({r.config.total_steps for r in env_runs})
         budget = f"{budgets[0]:,}" if len(budgets) == 1 else f"{budgets[0]:,}-{budgets[-1]:,}"
         hours = "?" if p.device_hours is None else f"{p.device_hours:.2f}"
         lines.append(f"  {env_id:28s} {p.runs:5d} {budget:>11s} {_size(p.max_replay_bytes):>11s} {hours:>10s}")
-    total = plan(runs, device)
+    total = plan(runs, device, packs)
+    notes = ["extrapolated: some configs have no exact throughput row"] if total.extrapolated else []
+    largest = max((len(p) for p in packs), default=1)
+    if largest > 1:
+        notes.append("with the measured speedup of packing")
     lines += [
         "",
+        *describe_packs(packs, runs_per_process),
         f"  total: {total.runs} runs, {total.steps:,} agent steps ({total.frames:,} frames)",
-        f"  expected {unit}-hours: {_hours(total.device_hours)}"
-        + (" (extrapolated: some configs have no exact throughput row)" if total.extrapolated else ""),
-        f"  replay memory per run: up to {_size(total.max_replay_bytes)}",
+        f"  expected {unit}-hours: {_hours(total.device_hours)}" + (f" ({'; '.join(notes)})" if notes else ""),
+        f"  replay memory per run: up to {_size(total.max_replay_bytes)}"
+        + (f" (a process holds its pack's, up to {largest} runs')" if largest > 1 else ""),
     ]
     lines.append(f"  expected wall time with {parallel} {parallel_unit}: {_hours(total.wall_hours(parallel))}")
     if device == "cpu" and any(r.config.env.family == "atari" for r in runs):

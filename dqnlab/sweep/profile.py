@@ -8,7 +8,10 @@
     cpus = 4                     # per job (cpus_per_task)
     mem = "16G"                  # per job, G or M suffix
     setup = ["module load cuda/12.1", "source ~/venvs/dqnlab/bin/activate"]
-    runs_per_job = 4             # runs trained one after another in one job (small runs)
+    runs_per_process = "auto"    # runs one process trains in lockstep (seeds of one config): a
+                                 # number, or auto (8 where measured to pay: small nets on CPU);
+                                 # `--runs-per-process` overrides it
+    runs_per_job = 4             # runs trained in one job, whole packs one after another
     array_parallelism = 64       # jobs of the array running at once
     signal_delay_s = 120         # USR2 this long before the time limit: checkpoint and requeue
     max_requeues = 10            # submitit's max_num_timeout
@@ -29,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from dqnlab.errors import ConfigError
+from dqnlab.sweep.packing import AUTO, PackSize, parse_pack_size
 
 REQUIRED = ("partition", "time")
 
@@ -43,6 +47,7 @@ class Profile:
     cpus: int = 1
     mem_gb: float | None = None
     setup: tuple[str, ...] = ()
+    runs_per_process: PackSize = AUTO
     runs_per_job: int = 1
     array_parallelism: int = 256
     signal_delay_s: int = 120
@@ -121,6 +126,7 @@ _CONVERT: dict[str, tuple[str, Any]] = {
     "cpus": ("cpus", int),
     "mem": ("mem_gb", parse_mem_gb),
     "setup": ("setup", lambda v: tuple(str(x) for x in ([v] if isinstance(v, str) else v))),
+    "runs_per_process": ("runs_per_process", parse_pack_size),
     "runs_per_job": ("runs_per_job", int),
     "array_parallelism": ("array_parallelism", int),
     "signal_delay_s": ("signal_delay_s", int),

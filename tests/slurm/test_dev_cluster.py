@@ -141,7 +141,7 @@ def test_requeue_survives_sigterm_race(slurm_cluster, tmp_path, reference, mode)
         'export REAL_PATH="$PATH"', f'export PATH="{shim_dir}:$PATH"', f"export SHIM_MODE={mode}",
     ])
     run_dir = prepare_tiny_run(tmp_path / "run", steps=STEPS)
-    job = executor.submit(RunsJob([str(run_dir)], RunOptions()))
+    job = executor.submit(RunsJob([[str(run_dir)]], RunOptions()))
 
     def progress() -> int:
         return st.last_logged_step(run_dir / "progress.csv")

@@ -23,7 +23,7 @@ from dqnlab.sweep import preemption  # noqa: E402
 from dqnlab.sweep.executors import slurm_job  # noqa: E402
 from dqnlab.sweep.executors.slurm_job import RunsJob  # noqa: E402
 from dqnlab.sweep.preemption import PreemptionGuard  # noqa: E402
-from dqnlab.sweep.worker import RunOptions, run_one  # noqa: E402
+from dqnlab.sweep.worker import RunOptions, run_one, run_pack  # noqa: E402
 
 USR = preemption.preemption_signal()
 STEPS = 300
@@ -77,7 +77,7 @@ def signal_at(monkeypatch):
             trainer["now"] = self
             return run(self, should_stop)
 
-        def run_one_with_signal(run_dir, options, should_stop):
+        def run_pack_with_signal(run_dirs, options, should_stop):
             def poll() -> bool:
                 counters = trainer["now"].counters if "now" in trainer else None
                 if counters is not None and counters.step == step and not counters.eval_due and not sent:
@@ -86,10 +86,10 @@ def signal_at(monkeypatch):
                         os.kill(os.getpid(), sig)
                 return should_stop()
 
-            return run_one(run_dir, options, poll)
+            return run_pack(run_dirs, options, poll)
 
         monkeypatch.setattr(Trainer, "run", remember)
-        monkeypatch.setattr(slurm_job, "run_one", run_one_with_signal)
+        monkeypatch.setattr(slurm_job, "run_pack", run_pack_with_signal)
 
     return install
 
@@ -104,7 +104,12 @@ def reference(tmp_path_factory) -> Path:
 
 def job_for(tmp_path: Path) -> tuple[RunsJob, Path]:
     run_dir = prepare_tiny_run(tmp_path / "run", steps=STEPS)
-    return RunsJob([str(run_dir)], RunOptions()), run_dir
+    return RunsJob([[str(run_dir)]], RunOptions()), run_dir
+
+
+def test_a_job_takes_packs_not_bare_runs(tmp_path):
+    with pytest.raises(TypeError, match="list of packs"):
+        RunsJob([str(tmp_path / "run")], RunOptions())
 
 
 def test_outside_submitit_the_guard_is_inactive_and_the_job_just_trains(tmp_path, reference):

@@ -2,12 +2,14 @@
 submitted as a job array, one job preempted mid-run (USR2, as Slurm sends before a time limit or on
 preemption), requeued by submitit, and every run ends with logs identical to a local run's.
 
-Every wait is bounded; the module takes about a minute and a half on 2 cores.
+The sweep runs twice: each run alone, and each variant's seeds packed into one job (issue 13).
+Every wait is bounded; the module takes about three minutes on 2 cores.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 from pathlib import Path
 
@@ -35,8 +37,9 @@ def logs_without_wall_clock(run_dir: Path) -> dict[str, list[str]]:
     return out
 
 
-@pytest.mark.timeout(280)
-def test_sweep_on_slurm_survives_preemption(slurm_cluster, tmp_path):
+@pytest.mark.timeout(600)  # about 90 s each on an idle 2-core machine; the bound is for a loaded one
+@pytest.mark.parametrize("runs_per_process", [1, "auto"])  # auto: each variant's 2 seeds, 1 job
+def test_sweep_on_slurm_survives_preemption(slurm_cluster, tmp_path, runs_per_process):
     from dqnlab.sweep import Sweep, executors
     from dqnlab.sweep import status as st
     from dqnlab.sweep.launch import launch
@@ -45,19 +48,23 @@ def test_sweep_on_slurm_survives_preemption(slurm_cluster, tmp_path):
     sweep = Sweep(name="slurm_tiny", envs=("CartPole-v1",), variants=("dqn", "dqn+double+per"),
                   seeds=2, steps=5000, overrides=TINY)
     sweep_dir = tmp_path / "sweep"
-    result = launch(sweep, sweep_dir=sweep_dir, executor=slurm, out=io.StringIO())
+    result = launch(sweep, sweep_dir=sweep_dir, executor=slurm, runs_per_process=runs_per_process,
+                    out=io.StringIO())
     jobs = result.jobs
-    assert len(jobs) == 4 and len({j.job_id.split("_")[0] for j in jobs}) == 1  # one array
+    n_jobs = 4 if runs_per_process == 1 else 2
+    assert len(result.packs) == len(jobs) == n_jobs and len({j.job_id.split("_")[0] for j in jobs}) == 1
     sbatch = Path(jobs[0].paths.submission_file).read_text()
-    assert "#SBATCH --array=0-3%4" in sbatch and "#SBATCH --signal=USR2@30" in sbatch
+    assert f"#SBATCH --array=0-{n_jobs - 1}%{n_jobs}" in sbatch and "#SBATCH --signal=USR2@30" in sbatch
+    recorded = json.loads((sweep_dir / "slurm" / "jobs.json").read_text())  # per run, as status is
+    assert recorded == {rel: job.job_id for pack, job in zip(result.packs, jobs) for rel in pack}
 
     # Relaunching while the jobs are queued or running submits nothing (no run trains twice).
     again = launch(sweep, sweep_dir=sweep_dir, executor=slurm, out=io.StringIO())
     assert again.to_run == [] and again.jobs == []
 
-    # Preempt the job of one run once it is past its first checkpoint, mid-run.
+    # Preempt the job of one run (with auto: of its pack) once it is past its first checkpoint.
     target = "CartPole-v1/dqn+double+per/seed_0"
-    job = jobs[result.to_run.index(target)]
+    job = next(j for pack, j in zip(result.packs, jobs) if target in pack)
     run_dir = sweep_dir / target
 
     def progress() -> int:
@@ -68,7 +75,7 @@ def test_sweep_on_slurm_survives_preemption(slurm_cluster, tmp_path):
     assert preempted_at < 5000
     subprocess.run(["scancel", "--signal=USR2", job.job_id], check=True, timeout=CMD_TIMEOUT_S)
 
-    wait_until(lambda: all(j.done() for j in jobs), 200, "every job to finish")
+    wait_until(lambda: all(j.done() for j in jobs), 300, "every job to finish")
     outcomes = {}
     for j in jobs:
         outcomes.update(j.result())
@@ -79,9 +86,11 @@ def test_sweep_on_slurm_survives_preemption(slurm_cluster, tmp_path):
     assert "handing over to submitit for requeue" in job.stderr()
     assert all(s.state == "done" for s in st.collect(sweep_dir))
 
-    # Identical to the same sweep run locally (in-process), wall-clock columns aside.
+    # Identical to the same sweep run locally (in-process, in the same packs), wall-clock columns aside.
     reference = tmp_path / "reference"
-    launch(sweep, sweep_dir=reference, executor="debug", out=io.StringIO())
+    local = launch(sweep, sweep_dir=reference, executor="debug", runs_per_process=runs_per_process,
+                   out=io.StringIO())
+    assert sorted(local.packs) == sorted(result.packs)
     for entry in st.collect(sweep_dir):
         assert logs_without_wall_clock(sweep_dir / entry.rel_dir) == \
             logs_without_wall_clock(reference / entry.rel_dir), entry.rel_dir

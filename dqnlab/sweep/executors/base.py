@@ -4,8 +4,10 @@ An executor is built from `ExecutorSettings` (checking them: a bad setting is a 
 ConfigError before anything is written or submitted). Unless the launch is a `--dry-run`, it is then
 asked, in this order, whether it can run here at all and train on the runs' device (`check`,
 before the sweep directory is written), which runs are being trained elsewhere right now (`busy`: those stay untouched) and to
-train or submit the rest (`run`). How a run trains is not the executor's business: every executor calls
-`worker.run_one` on a run directory, in this process, in a worker process or in a SLURM job.
+train or submit the rest (`run`), grouped by the launch into packs (`packing.py`: runs that one
+process trains in lockstep; a pack of one is a run alone). How a run trains is not the executor's
+business: every executor calls `worker.run_pack` on a pack of run directories, in this process, in a
+worker process or in a SLURM job, and reports every run's outcome on its own.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Protocol, TextIO
 
 from dqnlab import devices
 from dqnlab.errors import ConfigError
+from dqnlab.sweep.packing import AUTO, PackSize
 from dqnlab.sweep.profile import Profile, load_profile
 from dqnlab.sweep.worker import RunOptions
 
@@ -68,8 +71,21 @@ class Executor(Protocol):
         """The runs' device when `--device` is not given."""
         ...
 
-    def parallelism(self, n_runs: int) -> tuple[int, str]:
-        """How many of `n_runs` train at once, and what those are called (for `--dry-run`)."""
+    @property
+    def runs_per_process(self) -> PackSize:
+        """The pack size when `--runs-per-process` is not given (a profile's, else auto)."""
+        ...
+
+    @property
+    def slots_to_fill(self) -> int | None:
+        """Processes on resources that sit idle unless there are at least that many packs (this
+        machine's workers): `auto` then packs less. None: no such cap (a cluster's queue, where
+        packing saves allocations and core-hours whatever the parallelism)."""
+        ...
+
+    def parallelism(self, n_packs: int) -> tuple[int, str]:
+        """How many of `n_packs` packs (processes) train at once, and what those are called (for
+        `--dry-run`)."""
         ...
 
     def check(self, device: str) -> None:
@@ -83,9 +99,10 @@ class Executor(Protocol):
         this launch leaves them alone."""
         ...
 
-    def run(self, sweep_dir: Path, rel_dirs: list[str], options: RunOptions,
+    def run(self, sweep_dir: Path, packs: list[list[str]], options: RunOptions,
             out: TextIO) -> Execution:
-        """Train or submit the runs, in this order (longest first); report on `out`."""
+        """Train or submit the packs of runs, in this order (longest first); report on `out`,
+        every run's outcome on its own."""
         ...
 
 
@@ -95,6 +112,7 @@ class OnThisMachine:
     `runlock.probe`, and run_one's lock turns a run another process takes meanwhile into "busy")."""
 
     device = "cpu"
+    runs_per_process: PackSize = AUTO
 
     def __init__(self, settings: ExecutorSettings) -> None:
         settings.refuse_profile()

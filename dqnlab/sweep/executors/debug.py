@@ -1,4 +1,4 @@
-"""The `debug` executor: the runs one after the other in this process (tests, pdb)."""
+"""The `debug` executor: the packs one after the other in this process (tests, pdb)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,21 @@ from pathlib import Path
 from typing import TextIO
 
 from dqnlab.sweep.executors.base import Execution, OnThisMachine
-from dqnlab.sweep.worker import RunOptions, run_one
+from dqnlab.sweep.worker import RunOptions, run_pack
 
 
 class DebugExecutor(OnThisMachine):
-    help = "this process, one run after another (tests, pdb)"
+    help = "this process, one pack of runs after another (tests, pdb)"
+    slots_to_fill = None  # one process whatever the packs: nothing to fill
 
-    def parallelism(self, n_runs: int) -> tuple[int, str]:
+    def parallelism(self, n_packs: int) -> tuple[int, str]:
         return 1, "worker(s)"
 
-    def run(self, sweep_dir: Path, rel_dirs: list[str], options: RunOptions,
+    def run(self, sweep_dir: Path, packs: list[list[str]], options: RunOptions,
             out: TextIO) -> Execution:
         outcomes: dict[str, str] = {}
-        for rel in rel_dirs:
-            print(f"dqnlab: [{len(outcomes) + 1}/{len(rel_dirs)}] {rel}", file=sys.stderr)
-            outcomes[rel] = run_one(Path(sweep_dir) / rel, options)
+        for i, pack in enumerate(packs):
+            print(f"dqnlab: [{i + 1}/{len(packs)}] {', '.join(pack)}", file=sys.stderr)
+            trained = run_pack([Path(sweep_dir) / rel for rel in pack], options)
+            outcomes.update(zip(pack, trained.values()))
         return Execution(outcomes)

@@ -1,9 +1,9 @@
-"""The `local` executor: the runs in worker processes on this machine.
+"""The `local` executor: the packs of runs in worker processes on this machine.
 
-The runs train in spawned worker processes (one per core by default), each with one torch thread:
-small networks gain nothing from intra-op threads, and N single-threaded runs use N cores fully.
-The first Ctrl-C (or SIGTERM) asks every run to checkpoint at its next step boundary and stops the
-sweep; the same command resumes it. A second Ctrl-C kills the workers (the runs then resume from
+The packs (`packing.py`; a pack of one is a run alone) train in spawned worker processes (one per
+core by default), each with one torch thread: small networks gain nothing from intra-op threads,
+and N single-threaded processes use N cores fully. The first Ctrl-C (or SIGTERM) asks every pack to
+checkpoint at its next step boundary and stops the sweep; the same command resumes it. A second Ctrl-C kills the workers (the runs then resume from
 their last periodic checkpoint).
 
 Workers die with the launcher, however it dies (kill -9 included): on Linux each asks the kernel
@@ -26,7 +26,7 @@ from typing import TextIO
 
 from dqnlab.sweep.executors.base import Execution, ExecutorSettings, OnThisMachine
 from dqnlab.sweep.monitor import SweepMonitor
-from dqnlab.sweep.worker import RunOptions, run_one
+from dqnlab.sweep.worker import RunOptions, run_pack
 
 # Worker-process state (set in each worker by _init_worker).
 _stop_requested = False
@@ -79,13 +79,13 @@ def _init_worker(launcher_pid: int | None = None) -> None:
     torch.set_num_interop_threads(1)
 
 
-def _work(run_dir: str, options: RunOptions) -> str:
+def _work(run_dirs: list[str], options: RunOptions) -> dict[str, str]:
     global _training
     if _stop_flag():  # queued before the stop: do not start it
-        return "stopped"
+        return dict.fromkeys(run_dirs, "stopped")
     _training = True
     try:
-        return run_one(run_dir, options, should_stop=_stop_flag)
+        return run_pack(run_dirs, options, should_stop=_stop_flag)
     finally:
         _training = False
         if _orphaned():  # the run is checkpointed; nobody waits for more work or the result
@@ -106,24 +106,29 @@ class LocalExecutor(OnThisMachine):
         super().__init__(settings)
         self.workers = settings.workers or default_workers()
 
-    def parallelism(self, n_runs: int) -> tuple[int, str]:
+    @property
+    def slots_to_fill(self) -> int:
+        return self.workers
+
+    def parallelism(self, n_packs: int) -> tuple[int, str]:
         return self.workers, "worker(s)"
 
-    def run(self, sweep_dir: Path, rel_dirs: list[str], options: RunOptions,
+    def run(self, sweep_dir: Path, packs: list[list[str]], options: RunOptions,
             out: TextIO) -> Execution:
-        return Execution(run_local(sweep_dir, rel_dirs, options, self.workers))
+        return Execution(run_local(sweep_dir, packs, options, self.workers))
 
 
-def run_local(sweep_dir: Path, rel_dirs: list[str], options: RunOptions, workers: int,
+def run_local(sweep_dir: Path, packs: list[list[str]], options: RunOptions, workers: int,
               *, poll_s: float = 2.0) -> dict[str, str]:
-    """Train the runs in `workers` processes with a live progress display; returns run -> outcome
-    ("stopped" for runs interrupted or never started because of Ctrl-C)."""
+    """Train the packs of runs in `workers` processes with a live progress display; returns run ->
+    outcome ("stopped" for runs interrupted or never started because of Ctrl-C)."""
     sweep_dir = Path(sweep_dir)
-    monitor = SweepMonitor(sweep_dir, rel_dirs)
+    monitor = SweepMonitor(sweep_dir, [rel for pack in packs for rel in pack])
     outcomes: dict[str, str] = {}
     pool = cf.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=mp.get_context("spawn"),
                                   initializer=_init_worker, initargs=(os.getpid(),))
-    futures = {pool.submit(_work, str(sweep_dir / rel), options): rel for rel in rel_dirs}
+    futures = {pool.submit(_work, [str(sweep_dir / rel) for rel in pack], options): pack
+               for pack in packs}
     pending = set(futures)
     interrupted = False
     try:
@@ -131,13 +136,13 @@ def run_local(sweep_dir: Path, rel_dirs: list[str], options: RunOptions, workers
             try:
                 finished, pending = cf.wait(pending, timeout=poll_s, return_when=cf.FIRST_COMPLETED)
                 for fut in finished:
-                    outcomes[futures[fut]] = _outcome(fut)
+                    outcomes.update(_outcomes(fut, futures[fut]))
                 monitor.update()
             except KeyboardInterrupt:
                 if interrupted:
                     raise
                 interrupted = True
-                print("\ndqnlab: stopping: each running run checkpoints at its next step "
+                print("\ndqnlab: stopping: each running pack of runs checkpoints at its next step "
                       "(Ctrl-C again to kill)", file=sys.stderr)
                 for fut in pending:
                     fut.cancel()
@@ -152,16 +157,18 @@ def run_local(sweep_dir: Path, rel_dirs: list[str], options: RunOptions, workers
         raise
     pool.shutdown(wait=True)
     monitor.update(final=True)
-    for fut, rel in futures.items():
-        outcomes.setdefault(rel, "stopped" if fut.cancelled() else _outcome(fut))
+    for fut, pack in futures.items():
+        if pack[0] not in outcomes:
+            outcomes.update(_outcomes(fut, pack))
     return outcomes
 
 
-def _outcome(fut: cf.Future) -> str:
+def _outcomes(fut: cf.Future, pack: list[str]) -> dict[str, str]:
+    """Each run's outcome from the future of its pack (keyed by the runs' relative dirs)."""
     if fut.cancelled():
-        return "stopped"
+        return dict.fromkeys(pack, "stopped")
     error = fut.exception()
     if error is not None:  # the worker process itself died (killed, out of memory)
         print(f"dqnlab: a worker died: {type(error).__name__}: {error}", file=sys.stderr)
-        return "failed"
-    return fut.result()
+        return dict.fromkeys(pack, "failed")
+    return dict(zip(pack, fut.result().values()))

@@ -1,13 +1,14 @@
 """The `slurm` executor: job arrays through submitit, preemption-safe.
 
-Each job is a `RunsJob` (`slurm_job.py`: what runs inside the job, and how it survives preemption).
-All jobs of a launch go out as one array (`executor.batch()`), with `array_parallelism` from the
-profile. With `snapshot = true` in the profile, the jobs run a copy of the package taken at
+Each job is a `RunsJob` (`slurm_job.py`: what runs inside the job, and how it survives preemption)
+training one pack of runs (`packing.py`; a pack of one is a run alone), or several small packs one
+after another, up to the profile's `runs_per_job` runs. All jobs of a launch go out as one array
+(`executor.batch()`), with `array_parallelism` from the profile. With `snapshot = true` in the profile, the jobs run a copy of the package taken at
 submission (`snapshot.py`); otherwise they import the installed package. Either way a job needs
 nothing but an install of dqnlab in the Python its profile's `setup` lines activate.
 
-Job ids are recorded in `<sweep_dir>/slurm/jobs.json`; a relaunch skips runs whose job is still
-queued or running (per `squeue`), so launching twice never trains a run twice.
+Job ids are recorded per run in `<sweep_dir>/slurm/jobs.json`; a relaunch skips runs whose job is
+still queued or running (per `squeue`), so launching twice never trains a run twice.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dqnlab import rundir
 from dqnlab.errors import ConfigError
 from dqnlab.sweep import snapshot
 from dqnlab.sweep.executors.base import Execution, ExecutorSettings
+from dqnlab.sweep.packing import PackSize
 from dqnlab.sweep.profile import Profile
 from dqnlab.sweep.worker import RunOptions
 
@@ -51,8 +53,14 @@ class SlurmExecutor:
     def device(self) -> str:
         return self.profile.run_device
 
-    def parallelism(self, n_runs: int) -> tuple[int, str]:
-        return min(self.profile.array_parallelism, n_runs), "job(s) in parallel"
+    @property
+    def runs_per_process(self) -> PackSize:
+        return self.profile.runs_per_process
+
+    slots_to_fill = None  # a queue, not idle cores: packing saves allocations and core-hours
+
+    def parallelism(self, n_packs: int) -> tuple[int, str]:
+        return min(self.profile.array_parallelism, n_packs), "job(s) in parallel"
 
     def check(self, device: str) -> None:
         # The device is the jobs' (checked by name only: they run on the cluster's nodes).
@@ -63,10 +71,11 @@ class SlurmExecutor:
     def busy(self, sweep_dir: Path, rel_dirs: list[str]) -> set[str]:
         return in_flight(sweep_dir, rel_dirs)
 
-    def run(self, sweep_dir: Path, rel_dirs: list[str], options: RunOptions,
+    def run(self, sweep_dir: Path, packs: list[list[str]], options: RunOptions,
             out: TextIO) -> Execution:
-        jobs = submit(sweep_dir, rel_dirs, self.profile, options, job_name=f"dqnlab-{options.sweep_name}")
+        jobs = submit(sweep_dir, packs, self.profile, options, job_name=f"dqnlab-{options.sweep_name}")
         ids = sorted({j.job_id.split("_")[0] for j in jobs})
+        rel_dirs = [rel for pack in packs for rel in pack]
         print(f"dqnlab: submitted {len(jobs)} job(s) for {len(rel_dirs)} run(s) "
               f"(array {', '.join(ids)}); follow with: dqnlab status {sweep_dir}", file=out)
         outcomes = wait_for_jobs(sweep_dir, jobs, rel_dirs) if self.wait else {}
@@ -91,8 +100,16 @@ def check_cluster(timeout_s: float = 30.0) -> None:
         raise ConfigError(f"--executor slurm: no SLURM cluster answers from this machine (sinfo: {why})")
 
 
-def _chunks(items: list[str], size: int) -> list[list[str]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+def jobs_of(packs: list[list[str]], profile: Profile) -> list[list[list[str]]]:
+    """The packs each job trains, in order: whole packs, one after another, as many as fit in the
+    profile's `runs_per_job` runs (at least one pack per job)."""
+    jobs: list[list[list[str]]] = []
+    for pack in packs:
+        if jobs and sum(map(len, jobs[-1])) + len(pack) <= profile.runs_per_job:
+            jobs[-1].append(pack)
+        else:
+            jobs.append([pack])
+    return jobs
 
 
 def jobs_path(sweep_dir: Path) -> Path:
@@ -147,16 +164,15 @@ def code_for_jobs(sweep_dir: Path, profile: Profile) -> Iterator[list[str]]:
         os.chdir(cwd)
 
 
-def submit(sweep_dir: Path, rel_dirs: list[str], profile: Profile, options: RunOptions,
+def submit(sweep_dir: Path, packs: list[list[str]], profile: Profile, options: RunOptions,
            job_name: str) -> list[Any]:
-    """Submit the runs as one job array; returns the submitit jobs (one per chunk of
-    runs_per_job runs)."""
+    """Submit the packs of runs as one job array; returns the submitit jobs (`jobs_of`)."""
     import submitit
 
     from dqnlab.sweep.executors.slurm_job import RunsJob
 
     sweep_dir = Path(sweep_dir).resolve()
-    chunks = _chunks(rel_dirs, profile.runs_per_job)
+    chunks = jobs_of(packs, profile)
     with code_for_jobs(sweep_dir, profile) as setup:
         executor = submitit.AutoExecutor(folder=sweep_dir / SLURM_DIR / "logs", cluster="slurm",
                                          slurm_max_num_timeout=profile.max_requeues)
@@ -164,11 +180,11 @@ def submit(sweep_dir: Path, rel_dirs: list[str], profile: Profile, options: RunO
         params["slurm_setup"] = [*params["slurm_setup"], *setup]
         executor.update_parameters(name=job_name, **params)
         with executor.batch():
-            jobs = [executor.submit(RunsJob([str(sweep_dir / r) for r in chunk], options))
+            jobs = [executor.submit(RunsJob([[str(sweep_dir / r) for r in pack] for pack in chunk], options))
                     for chunk in chunks]
     recorded = read_jobs(sweep_dir)
     for chunk, job in zip(chunks, jobs):
-        recorded.update(dict.fromkeys(chunk, job.job_id))
+        recorded.update(dict.fromkeys([rel for pack in chunk for rel in pack], job.job_id))
     rundir.atomic_write_json(jobs_path(sweep_dir), recorded)
     return jobs
 
