@@ -78,6 +78,9 @@ class PackedLearner:
         self.optimizer = torch.optim.Adam(self.online.parameters(), lr=a.learning_rate, eps=a.adam_eps, fused=True)
         self._load_adam_state()
         self.loss_fn = make_loss_fn(self.cfg)
+        # Whether the agents hold the pack's state: an evaluation and a checkpoint at the same
+        # step need one copy, not two.
+        self.synced = True
 
     # -- noise ----------------------------------------------------------------------------------
 
@@ -113,6 +116,7 @@ class PackedLearner:
         if not greedy:
             return random_actions
         self._reset_noise(self.online, greedy)  # a run whose every action is random draws none
+        self.synced = self.synced and not self.online.noisy_layers
         with torch.no_grad():
             q = self.online(torch.as_tensor(np.stack(obs), device=self.device)).q_values
         best = q.argmax(-1).cpu().numpy()
@@ -131,6 +135,7 @@ class PackedLearner:
     def update(self, batches: Sequence[Batch]) -> list[UpdateInfo]:
         """One update of every run, run k from batches[k]; what `Agent.update` returns, per run."""
         runs = list(range(len(self.agents)))
+        self.synced = False
         self._reset_noise(self.online, runs)  # fresh noise for both networks, as Agent.update
         self._reset_noise(self.target, runs)
         tb = self._stack_batches(batches)
@@ -147,6 +152,7 @@ class PackedLearner:
         return [UpdateInfo(float(row[0]), float(row[1]), row[2:]) for row in stats.cpu().numpy()]
 
     def update_target(self) -> None:
+        self.synced = False
         update_target(self.online, self.target, self.cfg.agent.target_update_tau)
 
     # -- the agents' copies ---------------------------------------------------------------------
@@ -154,7 +160,10 @@ class PackedLearner:
     @torch.no_grad()
     def sync_agents(self) -> None:
         """Copy every run's slice of the pack (networks, noise, Adam) into its agent, so the agent
-        evaluates and checkpoints as that run alone would."""
+        evaluates and checkpoints as that run alone would. A no-op if nothing changed since."""
+        if self.synced:
+            return
+        self.synced = True
         params = list(self.online.parameters())
         for k, agent in enumerate(self.agents):
             unstack_into(self.online, agent.online, k)

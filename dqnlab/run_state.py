@@ -56,7 +56,8 @@ def resume_seed(seed: int, index: int, step: int) -> int:
 
 
 class Run:
-    def __init__(self, run_dir: Path, *, device: str = "cpu", progress: bool | None = None) -> None:
+    def __init__(self, run_dir: Path, *, device: str = "cpu", progress: bool | None = None,
+                 staging: bool = True) -> None:
         self.run_dir = Path(run_dir)
         self.cfg = cfg = rundir.read_config(self.run_dir)
         self.device = devices.resolve(device)
@@ -76,10 +77,10 @@ class Run:
             self.replay.start_episode(i, obs)
         # Where a run trained alone gathers its batches: on CUDA the agent's pinned staging buffer
         # (one copy per update), on the CPU None (the replay allocates and the tensors share its
-        # memory). A pack stacks its runs' batches and does not use it.
+        # memory). A pack stacks its runs' batches and asks for none (staging=False).
         self.staging = self.agent.transfer.host_batch(
             cfg.agent.batch_size, self.replay.obs_shape, self.replay.frames.dtype
-        )
+        ) if staging else None
         self.rng = np.random.default_rng([cfg.seed, 3])  # exploration
         self.counters = Counters(episode_return=[0.0] * n, episode_length=[0] * n)
         self.log = RunLog(self.run_dir, cfg, progress=progress)

@@ -15,15 +15,14 @@ runs one after the other on one core; small networks gain, a 2x512 MLP does not)
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
-from dqnlab.config import Config, to_dict
+from dqnlab.config import Config
 from dqnlab.errors import ConfigError
+from dqnlab.pack_rules import pack_key
 from dqnlab.sweep.grid import Run
 
 AUTO = "auto"
@@ -107,11 +106,6 @@ def sizes_text(packs: Sequence[Sequence[object]]) -> str:
     return ", ".join(f"{n} x {k} run{'s' * (k > 1)}" for k, n in sorted(counts.items(), reverse=True))
 
 
-def _group_key(cfg: Config, step: int) -> str:
-    # What train.pack_mismatch compares: the whole config but the seed.
-    return json.dumps([to_dict(dataclasses.replace(cfg, seed=0)), step], sort_keys=True, default=str)
-
-
 def balanced(items: Sequence[str], size: int) -> list[list[str]]:
     """`items` in order, cut into the fewest chunks of at most `size` whose sizes differ by at
     most one (the larger first): 10 by 8 -> 5 + 5; 10 by 4 -> 4 + 3 + 3."""
@@ -133,10 +127,10 @@ def form_packs(runs: Sequence[Run], size: int | Callable[[Config], int],
     checkpoint step (`steps`, rel_dir -> step; 0 where absent), cut into balanced packs of at most
     `size` (a number, or a function of the group's config). Groups in the order their first run
     comes, runs in their given order: the same input gives the same packs."""
-    steps = steps or {}
+    steps = steps or {}  # the key of `pack_rules`, the rule train_pack enforces
     groups: dict[str, list[Run]] = {}
     for run in runs:
-        groups.setdefault(_group_key(run.config, steps.get(run.rel_dir, 0)), []).append(run)
+        groups.setdefault(pack_key(run.config, steps.get(run.rel_dir, 0)), []).append(run)
     packs: list[list[str]] = []
     for members in groups.values():
         limit = size(members[0].config) if callable(size) else size

@@ -22,6 +22,6 @@ class DebugExecutor(OnThisMachine):
         outcomes: dict[str, str] = {}
         for i, pack in enumerate(packs):
             print(f"dqnlab: [{i + 1}/{len(packs)}] {', '.join(pack)}", file=sys.stderr)
-            trained = run_pack([Path(sweep_dir) / rel for rel in pack], options)
-            outcomes.update(zip(pack, trained.values()))
+            trained = run_pack([Path(sweep_dir) / rel for rel in pack], options)  # keyed by str(path)
+            outcomes.update({rel: trained[str(Path(sweep_dir) / rel)] for rel in pack})
         return Execution(outcomes)

@@ -136,7 +136,7 @@ def run_local(sweep_dir: Path, packs: list[list[str]], options: RunOptions, work
             try:
                 finished, pending = cf.wait(pending, timeout=poll_s, return_when=cf.FIRST_COMPLETED)
                 for fut in finished:
-                    outcomes.update(_outcomes(fut, futures[fut]))
+                    outcomes.update(_outcomes(fut, futures[fut], sweep_dir))
                 monitor.update()
             except KeyboardInterrupt:
                 if interrupted:
@@ -159,16 +159,18 @@ def run_local(sweep_dir: Path, packs: list[list[str]], options: RunOptions, work
     monitor.update(final=True)
     for fut, pack in futures.items():
         if pack[0] not in outcomes:
-            outcomes.update(_outcomes(fut, pack))
+            outcomes.update(_outcomes(fut, pack, sweep_dir))
     return outcomes
 
 
-def _outcomes(fut: cf.Future, pack: list[str]) -> dict[str, str]:
-    """Each run's outcome from the future of its pack (keyed by the runs' relative dirs)."""
+def _outcomes(fut: cf.Future, pack: list[str], sweep_dir: Path) -> dict[str, str]:
+    """Each run's outcome from the future of its pack, keyed by the runs' relative dirs (run_pack
+    keys them by the paths it was given: sweep_dir / rel)."""
     if fut.cancelled():
         return dict.fromkeys(pack, "stopped")
     error = fut.exception()
     if error is not None:  # the worker process itself died (killed, out of memory)
         print(f"dqnlab: a worker died: {type(error).__name__}: {error}", file=sys.stderr)
         return dict.fromkeys(pack, "failed")
-    return dict(zip(pack, fut.result().values()))
+    result = fut.result()
+    return {rel: result[str(sweep_dir / rel)] for rel in pack}

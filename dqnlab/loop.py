@@ -1,0 +1,242 @@
+"""The training loop: act, store, learn, evaluate, record, checkpoint, for a pack of K >= 1 runs.
+
+A single run is a pack of one, trained through its own `Agent`; K > 1 runs that differ only by
+seed train in lockstep through a `packed.PackedLearner`. Each run's own state (envs, replay, agent,
+RNGs, counters, logs) is a `run_state.Run`, with its own run directory and checkpoints; the loop is
+separate from what a run writes about itself (`run_log.py`), from the schedules (`schedules.py`)
+and from checkpoint files (`checkpoint.py`); every stateful part has `state_dict()` /
+`load_state_dict()`, so a resumed run continues exactly: on CPU its final progress.csv and
+eval.csv equal those of an uninterrupted run, wall-clock columns aside. The entry points that
+hold the runs' locks and record failures are in `train.py`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dqnlab import checkpoint, rundir
+from dqnlab.pack_rules import pack_mismatch
+from dqnlab.packed import PackedLearner
+from dqnlab.run_state import Run
+from dqnlab.schedules import beta_at, epsilon_at
+
+__all__ = ["Diverged", "Trainer"]
+
+
+class Diverged(RuntimeError):
+    """The loss of a run (`run_dir`) became NaN or infinite."""
+
+    def __init__(self, message: str, run_dir: Path | None = None) -> None:
+        super().__init__(message)
+        self.run_dir = run_dir
+
+
+def _first(name: str) -> property:
+    return property(lambda self: getattr(self.runs[0], name),
+                    doc=f"The run's `{name}` (for a pack, its first run's).")
+
+
+class Trainer:
+    """Trains a pack of K >= 1 runs in lockstep: K = 1 through the run's Agent, K > 1 through a
+    PackedLearner (one forward for acting, one update for all K). The runs' step counters,
+    schedules, evaluations and checkpoints move together."""
+
+    def __init__(self, run_dirs: Path | str | Sequence[Path | str], *, device: str = "cpu",
+                 progress: bool | None = None) -> None:
+        dirs = [Path(run_dirs)] if isinstance(run_dirs, (str, Path)) else [Path(d) for d in run_dirs]
+        if not dirs:
+            raise ValueError("a pack needs at least one run directory")
+        configs = [rundir.read_config(d) for d in dirs]
+        if (why := pack_mismatch(configs)) is not None:
+            raise ValueError(why)
+        # One live progress line per process: the first run's. A pack stacks its runs' batches
+        # itself, so only a run trained alone gets a (CUDA) staging buffer.
+        self.runs = [Run(d, device=device, progress=progress if i == 0 else False, staging=len(dirs) == 1)
+                     for i, d in enumerate(dirs)]
+        self.cfg = self.runs[0].cfg
+        # Built by run() from the agents as restored: stacking copies every network and Adam state.
+        self.packed: PackedLearner | None = None
+
+    run_dir, counters, agent, envs, replay, obs = (_first(n) for n in ("run_dir", "counters", "agent", "envs", "replay", "obs"))
+    line, log, staging, rng = (_first(n) for n in ("line", "log", "staging", "rng"))
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        """A single run's full state (what its checkpoint holds)."""
+        (run,) = self.runs
+        return run.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        (run,) = self.runs
+        run.load_state_dict(state)
+
+    def restore(self) -> bool:
+        """Load every run's newest checkpoint; for a pack, the newest step all its runs have (a
+        crash between their writes leaves some a step ahead). False if no run had one."""
+        if len(self.runs) == 1:
+            return self.runs[0].restore()
+        listed = [set(checkpoint.steps(r.checkpoint_dir)) for r in self.runs]
+        if not any(listed):
+            for r in self.runs:
+                r.restore()
+            return False
+        common = set.intersection(*listed)
+        if not common:
+            at = ", ".join(f"{r.run_dir} at {sorted(s) or 'none'}" for r, s in zip(self.runs, listed))
+            raise ValueError(f"runs in a pack must resume from the same step; checkpoints: {at}")
+        step = max(common)
+        for r in self.runs:
+            if not r.restore(at_most=step) or r.counters.step != step:
+                raise ValueError(f"{r.run_dir}: no readable checkpoint at step {step}, where the "
+                                 "pack resumes; train it alone")
+        return True
+
+    def _save_checkpoints(self) -> None:
+        if self.packed is not None:
+            self.packed.sync_agents()
+        for r in self.runs:
+            r.save_checkpoint()
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def _status(self, state: str, **extra) -> None:
+        for r in self.runs:
+            r.status(state, **extra)
+
+    def _act(self, epsilon: float) -> list[list[int]]:
+        """Every run's actions for its env copies."""
+        if self.packed is not None:
+            acts = self.packed.act([np.stack(r.obs) for r in self.runs], epsilon, [r.rng for r in self.runs])
+            return [a.tolist() for a in acts]
+        (r,) = self.runs
+        if len(r.obs) == 1:
+            return [[r.agent.act_one(r.obs[0], epsilon, r.rng)]]
+        return [r.agent.act(np.stack(r.obs), epsilon, r.rng)[0].tolist()]  # one forward, every env copy
+
+    def _update(self, step: int) -> None:
+        size, beta = self.cfg.agent.batch_size, beta_at(self.cfg, step)
+        if self.packed is None:
+            (r,) = self.runs
+            batches = [r.replay.sample(size, beta, r.staging)]
+            infos = [r.agent.update(batches[0])]
+        else:
+            batches = [r.replay.sample(size, beta, None) for r in self.runs]
+            infos = self.packed.update(batches)
+        for r, batch, upd in zip(self.runs, batches, infos):
+            if not math.isfinite(upd.loss):
+                raise Diverged(f"loss became {upd.loss} at step {step}", r.run_dir)
+            r.replay.update_priorities(batch.indices, upd.priorities)
+            r.log.update(upd.loss, upd.q_mean)
+
+    def _update_target(self) -> None:
+        if self.packed is not None:
+            self.packed.update_target()
+        else:
+            self.runs[0].agent.update_target()
+
+    def _boundary(self, should_stop: Callable[[], bool], epsilon: float) -> bool:
+        """After a step: the evaluations due, the progress lines, the checkpoints, the stop check.
+        Returns True if the runs stop here; they have saved a checkpoint at this step first. Each
+        phase honours a stop: an evaluation polls should_stop at every one of its steps, and a stop
+        asked while the checkpoints were being written is taken at once (no second checkpoint)."""
+        cfg, step = self.cfg, self.counters.step
+        last = step == cfg.total_steps
+
+        def poll() -> bool:  # every evaluation step: a heartbeat for every run, then the stop check
+            for r in self.runs:
+                r.log.beat(step)
+            return should_stop()
+
+        due = [r for r in self.runs if r.counters.eval_due]
+        if due and self.packed is not None:
+            self.packed.sync_agents()  # each run evaluates through its own agent
+        for r in due:
+            if not r.evaluate(poll):
+                self._save_checkpoints()  # eval_due stays set: the resumed run evaluates first
+                return True
+        for r in self.runs:
+            r.line.update(step, epsilon)
+        stop = should_stop()
+        period = cfg.run.checkpoint_period_steps
+        if (period and step % period == 0) or last or stop:
+            self._save_checkpoints()
+            self._status("running" if not last else "done")
+            stop = stop or (not last and should_stop())
+        return stop and not last
+
+    def _stopped(self) -> str:
+        for r in self.runs:
+            r.line.close()
+        self._status("pending", note="stopped; rerun the same command to resume")
+        return "stopped"
+
+    def run(self, should_stop: Callable[[], bool] = lambda: False) -> str:
+        """Train to the budget. Returns "done", or "stopped" when should_stop() asked for a halt
+        (a checkpoint was written first)."""
+        cfg, runs = self.cfg, self.runs
+        c = self.counters  # the pack's clock: every run's counters step together
+        # Process-wide (torch has no getter to restore it): every run sets it from its own config.
+        torch.set_flush_denormal(cfg.run.flush_denormal)
+        a_cfg = cfg.agent
+        n = cfg.env.num_envs
+        if len(runs) > 1:
+            self.packed = PackedLearner([r.agent for r in runs])
+        self._status("running")
+        # A stop asked while the runs were being loaded: their checkpoints are still the latest state.
+        if should_stop():
+            return self._stopped()
+        # Stopped during an evaluation: evaluate again (same seeds) before the next step.
+        if any(r.counters.eval_due for r in runs) and self._boundary(should_stop, epsilon_at(cfg, c.step)):
+            return self._stopped()
+        t_last, step_last = time.perf_counter(), c.step
+        t_prev = t_last
+        while c.step < cfg.total_steps:
+            epsilon = epsilon_at(cfg, c.step)
+            for r, actions in zip(runs, self._act(epsilon)):
+                for i, step in enumerate(r.envs.step(actions)):
+                    r.record(i, actions[i], step)
+            prev = c.step
+            for r in runs:
+                r.counters.step += n
+            # Replay the step counter one agent step at a time: every update and target sync
+            # falls on the agent step (and in the order) it falls on with one env, so the replay
+            # ratio and the target schedule are the same whatever num_envs is.
+            for s in range(prev + 1, c.step + 1):
+                if s >= a_cfg.min_replay_steps and s % a_cfg.update_period_steps == 0:
+                    self._update(s)
+                if s % a_cfg.target_update_period_steps == 0:
+                    self._update_target()
+
+            now = time.perf_counter()
+            for r in runs:
+                r.counters.wall_time_s += now - t_prev
+                r.log.beat(c.step)
+            t_prev = now
+            last = c.step == cfg.total_steps
+            # The periods below are multiples of num_envs (validated), so `%` sees every one.
+            if c.step % cfg.run.log_period_steps == 0 or last:
+                sps = (c.step - step_last) / max(now - t_last, 1e-9)  # each run's own steps/s
+                t_last, step_last = now, c.step
+                for r in runs:
+                    r.log.write_progress(
+                        c.step, episodes=r.counters.episodes, epsilon=epsilon_at(cfg, c.step),
+                        updates=r.agent.updates, sps=sps, wall_time_s=r.counters.wall_time_s,
+                    )
+            if c.step % cfg.eval.period_steps == 0 or last:
+                for r in runs:
+                    r.counters.eval_due = True
+            stopped = self._boundary(should_stop, epsilon)
+            t_prev = time.perf_counter()  # evaluations and checkpoints are not training time
+            if stopped:
+                return self._stopped()
+        for r in runs:
+            r.line.close()
+        self._status("done")
+        return "done"

@@ -1,0 +1,47 @@
+"""Which runs may share a pack (`train.train_pack`, `sweep/packing.py`): runs whose configs are
+equal but for the seed train the same networks on the same schedule. One definition serves the
+trainer, which refuses a pack that breaks it, and the sweep, which groups runs by it.
+
+Torch-free: the sweep launcher imports it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+
+from dqnlab.config import Config, to_dict
+
+
+def seedless(cfg: Config) -> dict[str, object]:
+    """`cfg` without its seed, as a flat {dotted.key: value} dict."""
+    out: dict[str, object] = {}
+    stack = [("", to_dict(dataclasses.replace(cfg, seed=0)))]
+    while stack:
+        prefix, d = stack.pop()
+        for k, v in d.items():
+            if isinstance(v, dict):
+                stack.append((f"{prefix}{k}.", v))
+            else:
+                out[prefix + k] = v
+    return out
+
+
+def pack_key(cfg: Config, step: int = 0) -> str:
+    """Equal for runs that may share a pack resuming from checkpoint step `step`."""
+    return json.dumps([seedless(cfg), step], sort_keys=True, default=str)
+
+
+def pack_mismatch(configs: Sequence[Config]) -> str | None:
+    """Why runs with these configs cannot share a pack (None if they can)."""
+    first = seedless(configs[0])
+    for cfg in configs[1:]:
+        other = seedless(cfg)
+        if other != first:
+            keys = sorted(k for k in first.keys() | other.keys() if first.get(k) != other.get(k))
+            return f"runs in a pack must differ only by seed; these also differ in {', '.join(keys)}"
+    seeds = [cfg.seed for cfg in configs]
+    if len(set(seeds)) != len(seeds):
+        return f"runs in a pack must have different seeds, got {seeds}"
+    return None
