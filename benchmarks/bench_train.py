@@ -140,9 +140,9 @@ BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("replay: priorities", ("buffer.py:update_priorities",)),
     ("replay: add", ("buffer.py:add", "buffer.py:start_episode")),
     ("act", ("agent.py:act", "agent.py:act_one")),
-    ("env", ("wrappers.py:step", "wrappers.py:reset", "core.py:step", "core.py:reset")),
+    ("env", ("vector.py:step", "vector.py:reset")),  # the run's env copies (envs/vector.py)
     ("evaluate", ("evaluate.py:evaluate",)),
-    ("checkpoint+logs", ("train.py:save_checkpoint", "run_log.py:write_progress", "train.py:_status")),
+    ("checkpoint+logs", ("run_state.py:save_checkpoint", "run_log.py:write_progress", "loop.py:_status")),
 )
 
 
@@ -152,13 +152,14 @@ def _key(func: tuple[str, int, str]) -> str:
 
 def profile_breakdown(name: str, steps: int, device: str, out: Path) -> dict[str, float]:
     """cProfile one Trainer run; fraction of Trainer.run's time per bucket (top-level calls only:
-    each bucket takes the cumulative time of its functions when called from train.py/agent.py)."""
+    each bucket takes the cumulative time of its functions when called from the loop, a run's
+    state or the agent: loop.py, run_state.py, agent.py)."""
     env, variant, overrides = CONFIGS[name]
     cfg = make_config(env, variant, steps, overrides)
     run_trainer(cfg, device, profile_to=out)
     stats = pstats.Stats(str(out))
     raw = stats.stats  # type: ignore[attr-defined]
-    total = next(v[3] for f, v in raw.items() if _key(f) == "train.py:run")
+    total = next(v[3] for f, v in raw.items() if _key(f) == "loop.py:run")
     result: dict[str, float] = {}
     for bucket, keys in BUCKETS:
         seconds = 0.0
@@ -167,7 +168,7 @@ def profile_breakdown(name: str, steps: int, device: str, out: Path) -> dict[str
                 continue
             for caller, (_, _, _, ct) in callers.items():
                 # count only calls from outside the bucket's own functions (no double counting)
-                if _key(caller) not in keys and Path(caller[0]).name in ("train.py", "agent.py"):
+                if _key(caller) not in keys and Path(caller[0]).name in ("loop.py", "run_state.py", "agent.py"):
                     seconds += ct
         result[bucket] = seconds
     result["other (loop, python)"] = max(0.0, total - sum(result.values()))
