@@ -5,7 +5,8 @@ Each has the parameter and buffer names of its single-network counterpart with a
 dimension, so a pack's state is the K networks' states stacked. A linear layer is one batched
 matrix product (baddbmm) rather than torch.vmap over F.linear: on one CPU thread vmap's batching
 costs ~100 us per layer at these sizes against ~10 us for baddbmm (benchmarks/README.md, `pack`).
-A convolution is a grouped convolution (groups = K) or K calls, whichever is faster for its rows.
+A convolution is a grouped convolution (groups = K), K calls, or one batched matrix product over
+the input's patches (im2col), whichever is fastest for its rows and stride (`PackedConv2d`).
 Parameters are created empty: a pack is always loaded from its K networks.
 """
 
@@ -39,11 +40,18 @@ class PackedLinear(nn.Module):
 
 
 class PackedConv2d(nn.Module):
-    """x [K, B, C, H, W] -> [K, B, C', H', W']. For a few rows per run (acting) the K convolutions
-    are one grouped convolution (groups = K: one call instead of K); for a training batch they
-    are K calls, because oneDNN's grouped kernels are slower there than K separate ones
-    (forward + backward, 1 thread, K = 8, batch 32: MinAtar's 4->16 3x3 conv 5.9 ms grouped
-    against 4.0 ms separate; the Nature CNN's first layer 110 ms against 72 ms)."""
+    """x [K, B, C, H, W] -> [K, B, C', H', W'], by one of three kernels, each measured faster where
+    it is used (1 thread; benchmarks/README.md, 2026-11-30):
+
+    * a few rows per run (acting): one grouped convolution (groups = K), one call instead of K;
+    * a training batch at stride 1 when x needs no gradient (the first layer): im2col, one batched
+      matrix product over x's patches, whose weight gradient is one more. oneDNN's weight-gradient
+      kernel is the slow part at these sizes (MinAtar's 4->16 3x3 conv, K = 8, batch 32: forward +
+      backward 3.3 ms against 4.8 ms as K calls; a pack's whole update 8.0 ms against 9.0-11.3);
+    * otherwise K calls: oneDNN's grouped kernels are slower than K separate ones for a batch
+      (MinAtar's conv 5.9 ms grouped against 4.0 ms separate; the Nature CNN's first layer 110 ms
+      against 72 ms), and at its stride 4 gathering the patches costs more than it saves (163 ms).
+    """
 
     GROUPED_MAX_ROWS = 4
 
@@ -56,13 +64,37 @@ class PackedConv2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         k, b = x.shape[0], x.shape[1]
-        if b > self.GROUPED_MAX_ROWS:
-            return torch.stack([F.conv2d(x[i], self.weight[i], self.bias[i], stride=self.stride, padding=self.padding)
-                                for i in range(k)])
-        side_by_side = x.transpose(0, 1).reshape(b, k * x.shape[2], *x.shape[3:])
-        y = F.conv2d(side_by_side, self.weight.flatten(0, 1), self.bias.flatten(), stride=self.stride,
-                     padding=self.padding, groups=k)
-        return y.view(b, k, -1, *y.shape[2:]).transpose(0, 1)
+        if b <= self.GROUPED_MAX_ROWS:
+            side_by_side = x.transpose(0, 1).reshape(b, k * x.shape[2], *x.shape[3:])
+            y = F.conv2d(side_by_side, self.weight.flatten(0, 1), self.bias.flatten(), stride=self.stride,
+                         padding=self.padding, groups=k)
+            return y.view(b, k, -1, *y.shape[2:]).transpose(0, 1)
+        if self.stride == 1 and not x.requires_grad:
+            return self._im2col(x)
+        return torch.stack([F.conv2d(x[i], self.weight[i], self.bias[i], stride=self.stride, padding=self.padding)
+                            for i in range(k)])
+
+    def _im2col(self, x: torch.Tensor) -> torch.Tensor:
+        """Stride 1: run k's output is weight[k] [C', C*kh*kw] @ its patches [C*kh*kw, B*H'*W'].
+        The patches are kh*kw shifted views of the (padded) input, stacked in the (c, dy, dx)
+        order of the weight's flattened rows."""
+        out_channels, kh, kw = self.weight.shape[1], self.weight.shape[3], self.weight.shape[4]
+        x = F.pad(x, self._pads(kh, kw))
+        k, b, c, h, w = x.shape
+        oh, ow = h - kh + 1, w - kw + 1
+        by_channel = x.transpose(1, 2)  # [K, C, B, H, W]: patches come out [K, C, taps, B, H', W']
+        patches = torch.stack([by_channel[..., dy:dy + oh, dx:dx + ow] for dy in range(kh) for dx in range(kw)],
+                              dim=2).view(k, c * kh * kw, b * oh * ow)
+        y = torch.baddbmm(self.bias[:, :, None], self.weight.view(k, out_channels, -1), patches)
+        return y.view(k, out_channels, b, oh, ow).transpose(1, 2)
+
+    def _pads(self, kh: int, kw: int) -> tuple[int, int, int, int]:
+        """F.pad's (left, right, top, bottom) for F.conv2d's `padding` at stride 1 ("same" puts
+        the odd pixel of an even kernel on the right and bottom, as F.conv2d does)."""
+        if self.padding == "same":
+            return (kw - 1) // 2, kw // 2, (kh - 1) // 2, kh // 2
+        p = 0 if self.padding == "valid" else int(self.padding)
+        return p, p, p, p
 
 
 class PackedNoisyLinear(nn.Module):

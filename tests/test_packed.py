@@ -1,7 +1,8 @@
 """Packed runs (issue 13): K runs that differ only by seed, trained in lockstep in one process.
 
-* The packed layers and networks compute what K separate networks compute (tolerance: a batched
-  matrix product may sum in another order), and a pack's state unstacks exactly.
+* The packed layers and networks compute what K separate networks compute, forward and gradients
+  (tolerance: a batched matrix product may sum in another order), by every kernel a packed
+  convolution chooses; a pack's state unstacks exactly.
 * Per-run gradient clipping: hand-computed values, and the same as clipping each run alone.
 * A run inside a pack is the run trained alone: the same episodes and evaluation returns, losses
   and Q estimates equal to float32 rounding (observed: bitwise for DQN and Munchausen at width
@@ -24,6 +25,7 @@ from dqnlab import checkpoint, rundir
 from dqnlab.grad_clip import clip_grad_norm_, clip_grad_norm_per_run_
 from dqnlab.networks import QNetwork
 from dqnlab.packed import PackedLearner, stack_networks, unstack_into
+from dqnlab.packed_layers import PackedConv2d
 from dqnlab.presets import resolve_config
 from dqnlab.train import Trainer, train, train_pack
 
@@ -40,6 +42,7 @@ NETWORKS = [
     ("CartPole-v1", "rainbow", {"network.hidden_sizes": (32, 32)}),
     ("CartPole-v1", "dqn+dueling", {"network.dueling_layout": "streams", "network.hidden_sizes": (32, 32)}),
     ("MinAtar/Breakout-v1", "rainbow", {}),
+    ("MinAtar/Breakout-v1", "dqn", {"network.torso": "minatar"}),  # no padding
 ]
 
 
@@ -61,6 +64,39 @@ def test_a_packed_network_is_its_runs_networks(env, spec, overrides, rows, train
         torch.testing.assert_close(got.q_values[k], want.q_values, rtol=1e-5, atol=1e-6)
         if want.logits is not None:
             torch.testing.assert_close(got.logits[k], want.logits, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("rows, stride, kernel, padding, input_grad", [
+    (2, 1, 3, "same", False),  # acting: one grouped convolution
+    (9, 1, 3, "same", False),  # a batch at stride 1 on the input: im2col
+    (9, 1, 3, "valid", False),
+    (9, 1, 4, "same", False),  # an even kernel: the odd padding pixel on the right and bottom
+    (9, 1, 3, 1, False),
+    (9, 2, 4, "valid", False),  # stride 2: K calls
+    (9, 1, 3, "valid", True),  # a hidden layer (its input needs a gradient): K calls
+])
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+def test_a_packed_convolution_is_its_runs_convolutions(rows, stride, kernel, padding, input_grad):
+    gen = torch.Generator().manual_seed(0)
+    conv = PackedConv2d(3, 4, 5, kernel, stride=stride, padding=padding)
+    with torch.no_grad():
+        conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen))
+        conv.bias.copy_(torch.randn(conv.bias.shape, generator=gen))
+    x = torch.randn(3, rows, 4, 11, 11, generator=gen).requires_grad_(input_grad)
+    y = conv(x)
+    upstream = torch.randn(y.shape, generator=gen)
+    (y * upstream).sum().backward()
+    for k in range(3):
+        w = conv.weight[k].detach().requires_grad_()
+        b = conv.bias[k].detach().requires_grad_()
+        xk = x[k].detach().requires_grad_(input_grad)
+        want = torch.nn.functional.conv2d(xk, w, b, stride=stride, padding=padding)
+        (want * upstream[k]).sum().backward()
+        torch.testing.assert_close(y[k], want, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(conv.weight.grad[k], w.grad, rtol=1e-5, atol=1e-4)
+        torch.testing.assert_close(conv.bias.grad[k], b.grad, rtol=1e-5, atol=1e-4)
+        if input_grad:
+            torch.testing.assert_close(x.grad[k], xk.grad, rtol=1e-5, atol=1e-5)
 
 
 def test_unstacking_a_pack_gives_back_each_network_exactly():
