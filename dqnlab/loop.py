@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dqnlab import checkpoint, rundir
+from dqnlab import checkpoint, host_memory, rundir
 from dqnlab.pack_rules import pack_mismatch
 from dqnlab.packed import PackedLearner
 from dqnlab.run_state import Run
@@ -184,6 +184,7 @@ class Trainer:
         c = self.counters  # the pack's clock: every run's counters step together
         # Process-wide (torch has no getter to restore it): every run sets it from its own config.
         torch.set_flush_denormal(cfg.run.flush_denormal)
+        host_memory.retain_freed_memory()  # no page faults on each update's temporaries
         a_cfg = cfg.agent
         n = cfg.env.num_envs
         if len(runs) > 1:
