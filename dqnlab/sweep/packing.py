@@ -39,14 +39,16 @@ CPU_PACK_SIZE = 8
 #: the two, unmeasured.
 MAX_PACKED_WIDTH = 256
 #: Torsos packed by `auto` (with hidden layers no wider than MAX_PACKED_WIDTH): the MLP and
-#: MinAtar's one small conv (measured with `minatar`; `minatar_same` is the same conv with
+#: MinAtar's one small conv (measured with `minatar_same`; `minatar` is the same conv without
 #: padding). The Nature CNN gains nothing (Pong dqn, see benchmarks/README.md).
 PACKED_TORSOS = ("mlp", "minatar", "minatar_same")
 
 #: (K, end-to-end speedup of a pack of K over K separate runs on one thread) for the networks
-#: `auto` packs: about the lowest of the measured cases above (K = 4: 1.51-1.98x; K = 8:
-#: 1.64-2.72x). A whole sweep agrees: the classic ablation at 2x128, 5 seeds, packs of 5, ran
-#: 1.72x faster packed (docs/packing.md). A K between two rows gets the lower row's speedup
+#: `auto` packs: about the lowest of the cases measured before im2col and `host_memory` (K = 4:
+#: 1.51-1.98x; K = 8: 1.64-2.72x), which a whole sweep agrees with: the classic ablation at 2x128,
+#: 5 seeds, packs of 5, ran 1.72x faster packed (docs/packing.md). Since then the lowest cases are
+#: 1.68x at K = 4 and 1.98x at K = 8 (benchmarks/README.md, 2026-11-30); the table stays where
+#: it was until a whole sweep is re-timed. A K between two rows gets the lower row's speedup
 #: (nothing extrapolated past K = 8); K = 2 and 3 are unmeasured and get none.
 SPEEDUP: tuple[tuple[int, float], ...] = ((1, 1.0), (4, 1.5), (8, 1.6))
 
