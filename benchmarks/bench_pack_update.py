@@ -4,8 +4,11 @@ process, for a case of `bench_pack_runs.CASES`. It isolates the update from the 
 kernel change shows up without the loop's noise; `bench_pack_runs` is the end-to-end measure.
 
     python -m benchmarks.bench_pack_update minatar_breakout_dqn 8 [--updates 300] [--profile]
+                                                                  [--default-malloc]
 
---profile prints torch.profiler's table of the packed update's ops (self CPU time).
+--profile prints torch.profiler's table of the packed update's ops (self CPU time);
+--default-malloc leaves glibc's thresholds alone (`host_memory`; a run sets them). The pack is timed
+first, then the run alone: to compare two versions of the code, run each a few times, alternating.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ def _timed(fn, n: int) -> float:
     return (time.perf_counter() - start) / n * 1e3
 
 
-def bench_pack_update(case: str, k: int, updates: int = 300, profile: bool = False) -> dict[str, float]:
+def bench_pack_update(case: str, k: int, updates: int = 300, profile: bool = False,
+                      default_malloc: bool = False) -> dict[str, float]:
     from dqnlab.agent import Agent
     from dqnlab.batch import Batch
     from dqnlab.envs.make import make_env
@@ -40,7 +44,8 @@ def bench_pack_update(case: str, k: int, updates: int = 300, profile: bool = Fal
     env_id, variant, protocol, steps, overrides = CASES[case]
     cfgs = [make_config(env_id, variant, steps, overrides, seed=s, protocol=protocol) for s in range(k)]
     torch.set_flush_denormal(cfgs[0].run.flush_denormal)
-    retain_freed_memory()  # as the Trainer does
+    if not default_malloc:
+        retain_freed_memory()  # as the Trainer does
     env = make_env(cfgs[0].env, seed=0)
     obs, _ = env.reset()
     num_actions = int(env.action_space.n)
@@ -75,5 +80,6 @@ if __name__ == "__main__":
     parser.add_argument("k", type=int)
     parser.add_argument("--updates", type=int, default=300)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--default-malloc", action="store_true")
     args = parser.parse_args()
-    bench_pack_update(args.case, args.k, args.updates, args.profile)
+    bench_pack_update(args.case, args.k, args.updates, args.profile, args.default_malloc)

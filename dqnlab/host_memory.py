@@ -9,14 +9,14 @@ of its heap to the OS once more than M_TRIM_THRESHOLD is free there, and serves 
 update) and makes packed updates 5-13% faster (benchmarks/README.md, 2026-11-30); runs trained
 alone gain 0-6%. Results are bitwise unchanged: only where memory comes from changes.
 
-Blocks of 32 MiB and more (replay storage) are still mmapped, so a large buffer is still paged in
-lazily and returned when freed; what the process keeps is at most its peak of smaller temporaries.
+What the process keeps is bounded by its peak heap use: freed blocks are reused, not given back.
+A block of 32 MiB or more is mmapped unless freed heap memory already fits it, so replay storage
+(far larger than anything freed) is still paged in lazily, as before.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
@@ -27,12 +27,12 @@ _applied: bool | None = None
 
 
 def retain_freed_memory() -> bool:
-    """Set the two thresholds for this process, once; False where libc has no mallopt (not glibc)."""
+    """Set the two thresholds for this process, once; False where libc has no mallopt (not glibc)
+    or refuses them (glibc accepts both: tests/test_host_memory.py checks the effect itself)."""
     global _applied
     if _applied is None:
         try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            mallopt = libc.mallopt
+            mallopt = ctypes.CDLL(None).mallopt  # the process's own libc; no ldconfig lookup
         except (OSError, AttributeError):
             _applied = False
         else:

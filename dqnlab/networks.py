@@ -110,8 +110,9 @@ def build_torso(cfg: NetworkConfig, obs_shape: tuple[int, ...], pack: int | None
         if pack is None:
             layer = nn.Conv2d(channels, conv.out_channels, conv.kernel, stride=conv.stride, padding=conv.padding)
         else:
+            # im2col for the first conv at stride 1 only: where it was measured faster (PackedConv2d).
             layer = PackedConv2d(pack, channels, conv.out_channels, conv.kernel, stride=conv.stride,
-                                 padding=conv.padding)
+                                 padding=conv.padding, im2col=not layers and conv.stride == 1)
         layers += [layer, nn.ReLU()]
         channels = conv.out_channels
     # Flatten the observation's own dims only, whatever leads them ([B] or a pack's [K, B]).

@@ -6,7 +6,8 @@ dimension, so a pack's state is the K networks' states stacked. A linear layer i
 matrix product (baddbmm) rather than torch.vmap over F.linear: on one CPU thread vmap's batching
 costs ~100 us per layer at these sizes against ~10 us for baddbmm (benchmarks/README.md, `pack`).
 A convolution is a grouped convolution (groups = K), K calls, or one batched matrix product over
-the input's patches (im2col), whichever is fastest for its rows and stride (`PackedConv2d`).
+the input's patches (im2col), whichever was measured fastest for its rows and its place in the
+network (`PackedConv2d`).
 Parameters are created empty: a pack is always loaded from its K networks.
 """
 
@@ -44,21 +45,24 @@ class PackedConv2d(nn.Module):
     it is used (1 thread; benchmarks/README.md, 2026-11-30):
 
     * a few rows per run (acting): one grouped convolution (groups = K), one call instead of K;
-    * a training batch at stride 1 when x needs no gradient (the first layer): im2col, one batched
-      matrix product over x's patches, whose weight gradient is one more. oneDNN's weight-gradient
-      kernel is the slow part at these sizes (MinAtar's 4->16 3x3 conv, K = 8, batch 32: forward +
-      backward 3.3 ms against 4.8 ms as K calls; a pack's whole update 8.0 ms against 9.0-11.3);
-    * otherwise K calls: oneDNN's grouped kernels are slower than K separate ones for a batch
-      (MinAtar's conv 5.9 ms grouped against 4.0 ms separate; the Nature CNN's first layer 110 ms
-      against 72 ms), and at its stride 4 gathering the patches costs more than it saves (163 ms).
+    * a training batch through a layer built with `im2col` (the network's first conv, at stride 1:
+      MinAtar's torso): one batched matrix product over x's patches, whose weight gradient is one
+      more. oneDNN's weight-gradient kernel is the slow part at these sizes (MinAtar's 4->16 3x3
+      conv with its ReLU and head, K = 8, batch 32, forward + backward: 3.3 ms against 4.8 ms as K
+      calls; a pack's whole update 8.0 ms against 9.0-11.3 ms);
+    * otherwise K calls. Grouped convolution on a batch made no difference end to end (two
+      microbenchmarks disagreed on which is faster), and for the Nature CNN's first layer, at
+      stride 4, gathering patches costs more than it saves (163 ms against 80 ms as K calls).
     """
 
     GROUPED_MAX_ROWS = 4
 
     def __init__(self, pack: int, in_channels: int, out_channels: int, kernel: int, *, stride: int = 1,
-                 padding: int | str = 0) -> None:
+                 padding: int | str = 0, im2col: bool = False) -> None:
         super().__init__()
-        self.pack, self.stride, self.padding = pack, stride, padding
+        if not isinstance(padding, (int, str)) or (im2col and stride != 1):
+            raise ValueError(f"PackedConv2d takes an int or str padding ({padding!r}), and im2col at stride 1 only")
+        self.pack, self.stride, self.padding, self.im2col = pack, stride, padding, im2col
         self.weight = nn.Parameter(torch.zeros(pack, out_channels, in_channels, kernel, kernel))
         self.bias = nn.Parameter(torch.zeros(pack, out_channels))
 
@@ -69,7 +73,7 @@ class PackedConv2d(nn.Module):
             y = F.conv2d(side_by_side, self.weight.flatten(0, 1), self.bias.flatten(), stride=self.stride,
                          padding=self.padding, groups=k)
             return y.view(b, k, -1, *y.shape[2:]).transpose(0, 1)
-        if self.stride == 1 and not x.requires_grad:
+        if self.im2col:
             return self._im2col(x)
         return torch.stack([F.conv2d(x[i], self.weight[i], self.bias[i], stride=self.stride, padding=self.padding)
                             for i in range(k)])

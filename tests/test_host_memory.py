@@ -10,6 +10,7 @@ import sys
 import pytest
 
 SCRIPT = """
+import os
 import sys
 import torch
 from dqnlab.host_memory import retain_freed_memory
@@ -17,7 +18,7 @@ if sys.argv[1] == "retain":
     assert retain_freed_memory()
 def rss_mb():
     with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2**20
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 before = rss_mb()
 t = torch.ones(16 * 2**20 // 4)  # a 16 MiB temporary, every page touched
 touched = rss_mb()

@@ -23,7 +23,7 @@ from run_helpers import TINY, assert_same_logs, read_logs, stop_at_step
 
 from dqnlab import checkpoint, rundir
 from dqnlab.grad_clip import clip_grad_norm_, clip_grad_norm_per_run_
-from dqnlab.networks import QNetwork
+from dqnlab.networks import QNetwork, build_torso
 from dqnlab.packed import PackedLearner, stack_networks, unstack_into
 from dqnlab.packed_layers import PackedConv2d
 from dqnlab.presets import resolve_config
@@ -66,24 +66,34 @@ def test_a_packed_network_is_its_runs_networks(env, spec, overrides, rows, train
             torch.testing.assert_close(got.logits[k], want.logits, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("rows, stride, kernel, padding, input_grad", [
-    (2, 1, 3, "same", False),  # acting: one grouped convolution
-    (9, 1, 3, "same", False),  # a batch at stride 1 on the input: im2col
-    (9, 1, 3, "valid", False),
-    (9, 1, 4, "same", False),  # an even kernel: the odd padding pixel on the right and bottom
-    (9, 1, 3, 1, False),
-    (9, 2, 4, "valid", False),  # stride 2: K calls
-    (9, 1, 3, "valid", True),  # a hidden layer (its input needs a gradient): K calls
+@pytest.mark.parametrize("rows, stride, kernel, padding, im2col, input_grad, kernel_used", [
+    (2, 1, 3, "same", True, False, "grouped"),  # acting: one grouped convolution
+    (9, 1, 3, "same", True, False, "im2col"),  # a batch through the first layer
+    (9, 1, 3, "valid", True, False, "im2col"),
+    (9, 1, 4, "same", True, False, "im2col"),  # an even kernel: the odd padding pixel right and below
+    (9, 1, 3, 1, True, False, "im2col"),
+    (9, 1, 3, "valid", True, True, "im2col"),  # correct with input gradients too (autograd's)
+    (9, 2, 4, "valid", False, False, "per run"),  # stride 2: K calls
+    (9, 1, 3, "same", False, True, "per run"),  # a later layer
 ])
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
-def test_a_packed_convolution_is_its_runs_convolutions(rows, stride, kernel, padding, input_grad):
+def test_a_packed_convolution_is_its_runs_convolutions(monkeypatch, rows, stride, kernel, padding, im2col,
+                                                        input_grad, kernel_used):
     gen = torch.Generator().manual_seed(0)
-    conv = PackedConv2d(3, 4, 5, kernel, stride=stride, padding=padding)
+    conv = PackedConv2d(3, 4, 5, kernel, stride=stride, padding=padding, im2col=im2col)
     with torch.no_grad():
         conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen))
         conv.bias.copy_(torch.randn(conv.bias.shape, generator=gen))
-    x = torch.randn(3, rows, 4, 11, 11, generator=gen).requires_grad_(input_grad)
-    y = conv(x)
+    x = torch.randn(3, rows, 4, 11, 9, generator=gen).requires_grad_(input_grad)  # not square: H and W apart
+    calls = []
+    with monkeypatch.context() as m:  # which kernel ran
+        im2col_kernel = PackedConv2d._im2col
+        m.setattr(PackedConv2d, "_im2col", lambda self, x: calls.append("im2col") or im2col_kernel(self, x))
+        conv2d = torch.nn.functional.conv2d
+        m.setattr(torch.nn.functional, "conv2d",
+                  lambda *a, **kw: calls.append("grouped" if kw.get("groups", 1) > 1 else "per run") or conv2d(*a, **kw))
+        y = conv(x)
+    assert set(calls) == {kernel_used} and len(calls) == (3 if kernel_used == "per run" else 1), calls
     upstream = torch.randn(y.shape, generator=gen)
     (y * upstream).sum().backward()
     for k in range(3):
@@ -97,6 +107,12 @@ def test_a_packed_convolution_is_its_runs_convolutions(rows, stride, kernel, pad
         torch.testing.assert_close(conv.bias.grad[k], b.grad, rtol=1e-5, atol=1e-4)
         if input_grad:
             torch.testing.assert_close(x.grad[k], xk.grad, rtol=1e-5, atol=1e-5)
+
+
+def test_only_the_first_stride_1_conv_of_a_packed_torso_is_im2col():
+    for env, shape, want in [("MinAtar/Breakout-v1", (4, 10, 10), [True]), ("ALE/Pong-v5", (4, 84, 84), [False] * 3)]:
+        torso_net, _ = build_torso(resolve_config(env, "dqn").network, shape, pack=2)
+        assert [m.im2col for m in torso_net if isinstance(m, PackedConv2d)] == want
 
 
 def test_unstacking_a_pack_gives_back_each_network_exactly():
