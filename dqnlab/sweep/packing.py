@@ -31,8 +31,8 @@ PackSize = int | Literal["auto"]
 #: Pack size of `auto` where packing pays (CPU, small networks). Measured end to end
 #: (benchmarks/README.md, 2026-11-29/30, 1 thread, total agent steps/s of a pack of K over K runs
 #: one after the other, K = 4 / 8 / 16): CartPole 2x128 dqn 1.98 / 2.72 / 2.69x, rainbow 1.77 /
-#: 1.97 / 1.19x; MinAtar Breakout dqn 1.51 / 1.64 / 1.75x (idle machine). Past 8 little gains and
-#: some lose.
+#: 1.97 / 1.19x (2026-11-30, idle, with im2col and `host_memory`: rainbow 1.68 / 1.98 / 2.11x,
+#: MinAtar Breakout dqn 1.70 / 2.02 / 1.93x, dqn 2.35x at K = 8). Past 8 little gains and some lose.
 CPU_PACK_SIZE = 8
 #: Widest hidden layer packed by `auto`: 2x128 pays, RR's 2x512 does not (rainbow end to end
 #: 0.95 / 1.29 / 1.03x at K = 4 / 8 / 16, within the noise of a loaded machine). 256 is between
