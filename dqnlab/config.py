@@ -13,6 +13,7 @@ own knobs therefore needs no edit here.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import types
 import typing
@@ -190,8 +191,16 @@ Config = _with_component_sections(CoreConfig)
 # Walking, overriding and (de)serializing
 
 
+@functools.cache
 def _field_types(cls: type) -> dict[str, Any]:
+    # Cached: resolving the string annotations is most of what reading a config costs (a config
+    # class never changes once built).
     return typing.get_type_hints(cls)
+
+
+@functools.cache
+def _leaf_types() -> dict[str, Any]:
+    return {key: tp for key, tp, _, _ in iter_fields()}
 
 
 def iter_fields(cls: type = Config, prefix: str = "") -> Iterator[tuple[str, Any, Any, str]]:
@@ -207,9 +216,9 @@ def iter_fields(cls: type = Config, prefix: str = "") -> Iterator[tuple[str, Any
 
 
 def leaf_type(key: str) -> Any:
-    for k, tp, _, _ in iter_fields():
-        if k == key:
-            return tp
+    leaves = _leaf_types()
+    if key in leaves:
+        return leaves[key]
     raise ConfigError(f"unknown config key {key!r} (see `dqnlab train --help` for the list)")
 
 
