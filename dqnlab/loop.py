@@ -23,6 +23,7 @@ import torch
 from dqnlab import checkpoint, host_memory, rundir
 from dqnlab.pack_rules import pack_mismatch
 from dqnlab.packed import PackedLearner
+from dqnlab.progress import ProgressLine
 from dqnlab.run_state import Run
 from dqnlab.schedules import beta_at, epsilon_at
 
@@ -55,11 +56,14 @@ class Trainer:
         configs = [rundir.read_config(d) for d in dirs]
         if (why := pack_mismatch(configs)) is not None:
             raise ValueError(why)
-        # One live progress line per process: the first run's. A pack stacks its runs' batches
-        # itself, so only a run trained alone gets a (CUDA) staging buffer.
-        self.runs = [Run(d, device=device, progress=progress if i == 0 else False, staging=len(dirs) == 1)
-                     for i, d in enumerate(dirs)]
+        # One live progress line per process: a run's own, or for a pack one over all its runs
+        # (whose own lines track without showing). A pack stacks its runs' batches itself, so only
+        # a run trained alone gets a (CUDA) staging buffer.
+        alone = len(dirs) == 1
+        self.runs = [Run(d, device=device, progress=progress if alone else False, staging=alone) for d in dirs]
         self.cfg = self.runs[0].cfg
+        self.display = (self.runs[0].line if alone else
+                        ProgressLine(self.cfg.total_steps, enabled=progress, runs=[r.line for r in self.runs]))
         # Built by run() from the agents as restored: stacking copies every network and Adam state.
         self.packed: PackedLearner | None = None
 
@@ -161,8 +165,7 @@ class Trainer:
             if not r.evaluate(poll):
                 self._save_checkpoints()  # eval_due stays set: the resumed run evaluates first
                 return True
-        for r in self.runs:
-            r.line.update(step, epsilon)
+        self.display.update(step, epsilon)
         stop = should_stop()
         period = cfg.run.checkpoint_period_steps
         if (period and step % period == 0) or last or stop:
@@ -172,8 +175,7 @@ class Trainer:
         return stop and not last
 
     def _stopped(self) -> str:
-        for r in self.runs:
-            r.line.close()
+        self.display.close()
         self._status("pending", note="stopped; rerun the same command to resume")
         return "stopped"
 
@@ -237,7 +239,6 @@ class Trainer:
             t_prev = time.perf_counter()  # evaluations and checkpoints are not training time
             if stopped:
                 return self._stopped()
-        for r in runs:
-            r.line.close()
+        self.display.close()
         self._status("done")
         return "done"

@@ -29,7 +29,7 @@ def _record_failure(run_dir: Path, trainer: Trainer | None, error: str) -> None:
     on stderr, unless a failure is recorded already."""
     run = next((r for r in trainer.runs if r.run_dir == run_dir), None) if trainer is not None else None
     if run is not None:
-        run.line.close()
+        trainer.display.close()  # end the progress line before the message
         recorded = run.log.failed(run.counters.step, error)
     else:
         recorded = rundir.mark_failed(run_dir, error)

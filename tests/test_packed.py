@@ -202,6 +202,17 @@ def test_a_minatar_run_in_a_pack_is_the_run_alone(tmp_path):
         _assert_same_run(a, b)
 
 
+def test_a_packs_progress_line_covers_every_run(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    dirs = _prepare(tmp_path, "pack", "dqn", seeds=(0, 3), steps=200)
+    assert train_pack(dirs, progress=True) == ["done", "done"]
+    last = capsys.readouterr().out.split("\r")[-1]
+    evals = [pd.read_csv(d / "eval.csv")["return_mean"].iloc[-1] for d in dirs]
+    assert evals[0] != evals[1]  # else the mean could be either run's
+    assert last.startswith("2 runs | ") and "200/200" in last, last
+    assert f"eval {np.mean(evals):8.1f}" in last, (last, evals)
+
+
 def test_a_pack_stopped_and_resumed_equals_uninterrupted(tmp_path):
     full = _prepare(tmp_path, "full", "rainbow", seeds=(3, 4))
     cut = _prepare(tmp_path, "cut", "rainbow", seeds=(3, 4))

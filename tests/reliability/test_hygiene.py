@@ -60,6 +60,25 @@ def test_the_progress_line_fits_an_80_column_terminal(monkeypatch, capsys):
     assert "eps 0.010" in wide and "return" in wide and "steps/s" in wide and len(wide) <= 199
 
 
+def test_a_packs_line_shows_the_mean_over_its_runs(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "200")
+    runs = [ProgressLine(1000, enabled=False) for _ in range(3)]
+    runs[0].note_return(10.0)
+    runs[0].note_return(20.0)  # run 0's recent mean: 15
+    runs[1].note_return(45.0)  # run 2 has no episode yet: not counted
+    runs[0].note_eval(100.0)
+    runs[2].note_eval(50.0)
+    runs[2].note_eval(200.0)  # the latest counts; run 1 not evaluated yet
+    line = ProgressLine(1000, enabled=True, period_s=0.0, runs=runs)
+    line.update(500, 0.1)
+    (shown,) = _written_lines(capsys)
+    assert shown.startswith("3 runs | ") and "return     30.0" in shown and "eval    150.0" in shown, shown
+    assert line.recent_return() == 30.0 and line.latest_eval() == 150.0
+    line.close()
+    line.close()  # a failure's message and the loop may both end the line: one newline
+    assert capsys.readouterr().out == "\n"
+
+
 def test_fit_drops_the_least_useful_fields_first():
     fields = {"step": "1/10  10.0%", "sps": "5 steps/s", "return": "return 1", "eval": "eval 2",
               "eps": "eps 0.1", "eta": "ETA 00:01"}
