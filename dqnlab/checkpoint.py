@@ -9,7 +9,6 @@ from an older one, or, when every one is unreadable, starting the run again from
 from __future__ import annotations
 
 import io
-import re
 import sys
 import time
 from pathlib import Path
@@ -17,39 +16,32 @@ from typing import Any
 
 import torch
 
+from dqnlab.contract import checkpoint_file, checkpoint_files
 from dqnlab.rundir import atomic_write_bytes
 
-_NAME = re.compile(r"^step_(\d+)\.pt$")
 KEEP = 2
-
-
-def _checkpoints(directory: Path) -> list[tuple[int, Path]]:
-    if not directory.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := _NAME.match(p.name))]
-    return sorted(found, reverse=True)
 
 
 def save(directory: Path, step: int, state: dict[str, Any]) -> Path:
     buf = io.BytesIO()
     torch.save(state, buf)
-    path = Path(directory) / f"step_{step:012d}.pt"
+    path = Path(directory) / checkpoint_file(step)
     atomic_write_bytes(path, buf.getvalue())
-    for _, old in _checkpoints(Path(directory))[KEEP:]:
+    for _, old in checkpoint_files(Path(directory))[KEEP:]:
         old.unlink(missing_ok=True)
     return path
 
 
 def steps(directory: Path) -> list[int]:
     """The steps of the checkpoints in `directory`, newest first (readable or not)."""
-    return [step for step, _ in _checkpoints(Path(directory))]
+    return [step for step, _ in checkpoint_files(Path(directory))]
 
 
 def drop_after(directory: Path, step: int) -> None:
     """Delete the checkpoints newer than `step`: a pack resumed from an older step that all its
     runs have (a crash between its runs' writes) recomputes them, bitwise, and a newer one left
     behind would be a future that this run's truncated logs no longer match."""
-    for s, path in _checkpoints(Path(directory)):
+    for s, path in checkpoint_files(Path(directory)):
         if s > step:
             path.unlink(missing_ok=True)
 
@@ -59,7 +51,7 @@ def load_latest(directory: Path, at_most: int | None = None) -> tuple[dict[str, 
     is none (or none is readable)."""
     directory = Path(directory)
     bad: list[tuple[Path, str]] = []
-    for step, path in _checkpoints(directory):
+    for step, path in checkpoint_files(directory):
         if at_most is not None and step > at_most:
             continue
         try:

@@ -21,7 +21,9 @@ The one canonical name of a set: its Rainbow part is `rainbow` (all six), `rainb
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 # -- files and columns ---------------------------------------------------------------------------
 
@@ -30,10 +32,29 @@ STATUS = "status.json"
 PROGRESS = "progress.csv"
 EVAL = "eval.csv"
 CHECKPOINT = "checkpoint"
+"""The run's checkpoint directory: one `step_<n>.pt` per save (`checkpoint_file`)."""
 LOCK = ".lock"
 """Held (fcntl) by the process training the run; holds that process's pid, host and start time."""
 MANIFEST = "sweep.json"
 """A sweep directory's manifest."""
+
+_CHECKPOINT_FILE = re.compile(r"^step_(\d+)\.pt$")
+
+
+def checkpoint_file(step: int) -> str:
+    """The name of the checkpoint saved at agent step `step`."""
+    return f"step_{step:012d}.pt"
+
+
+def checkpoint_files(directory: Path) -> list[tuple[int, Path]]:
+    """(step, path) of the checkpoints in a checkpoint directory, newest first, by their names
+    alone (readable or not): what a launch plans from without loading anything."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    return sorted(((int(m.group(1)), p) for p in directory.iterdir() if (m := _CHECKPOINT_FILE.match(p.name))),
+                  reverse=True)
+
 
 PROGRESS_COLUMNS: tuple[str, ...] = (
     "step", "frame", "episodes", "episode_return", "episode_length", "loss", "q_mean",

@@ -241,6 +241,9 @@ def test_plan_counts_and_hours():
     rainbow_s, _ = plan.throughput.estimate_seconds(runs[-1].config)
     dqn_s, _ = plan.throughput.estimate_seconds(runs[0].config)
     assert rainbow_s > 2 * dqn_s
+    # A run resuming from a checkpoint costs what it has left.
+    half = plan.plan(runs[:1], steps_done={runs[0].rel_dir: 5_000})
+    assert half.device_hours == pytest.approx(plan.plan(runs[:1]).device_hours / 2)
 
 
 def test_dry_run_prints_plan_and_creates_nothing(tmp_path, capsys):
@@ -368,3 +371,41 @@ def test_an_arm_protocol_applies_where_it_can_and_the_sweeps_elsewhere():
     with pytest.raises(ConfigError, match="unknown protocol"):
         grid.expand(Sweep(name="bad", envs=("Acrobot-v1",), variants=("dqn",), seeds=1,
                           arm_protocols={"dqn": "tuned"}))
+
+
+def test_dry_run_into_a_sweep_directory_says_what_a_relaunch_trains(tmp_path, capsys):
+    """Runs done or failed are skipped as a launch skips them; runs at different checkpoint steps
+    go in different packs; the time left counts the steps done; nothing is written, torch is not
+    imported (checkpoint steps come from the files' names)."""
+    import subprocess
+    import sys
+
+    from dqnlab import rundir
+
+    sweep = small(variants=("dqn",), seeds=4)
+    sweep_dir = tmp_path / "s"
+    grid.prepare(sweep, grid.expand(sweep), sweep_dir)
+    _mark_done(sweep_dir, "CartPole-v1/dqn/seed_0")
+    rundir.mark_failed(sweep_dir / "CartPole-v1/dqn/seed_1", "RuntimeError: boom")
+    (sweep_dir / "CartPole-v1/dqn/seed_2/checkpoint").mkdir()
+    (sweep_dir / "CartPole-v1/dqn/seed_2/checkpoint/step_000000000150.pt").write_bytes(b"")
+    experiment = tmp_path / "t.py"
+    experiment.write_text("from dqnlab.sweep import Sweep\nSWEEP = Sweep(name='t', envs=('CartPole-v1',), "
+                          "variants=('dqn',), seeds=4, steps=300)\n")
+    before = sorted(p.relative_to(sweep_dir) for p in sweep_dir.rglob("*"))
+    args = ["sweep", str(experiment), "--sweep-dir", str(sweep_dir), "--dry-run", "--runs-per-process", "4"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert ("a launch trains 2 of the 4 runs (1 resuming from a checkpoint); skips 1 done, "
+            "1 failed (--retry-failed reruns them)") in out
+    assert "packs: none, every run trains in its own process" in out  # seed_2 at 150, seed_3 at 0
+    assert main([*args, "--retry-failed"]) == 0
+    out = capsys.readouterr().out
+    assert "a launch trains 3 of the 4 runs (1 resuming from a checkpoint); skips 1 done" in out
+    assert "packs: 2 processes for 3 runs (1 x 2 runs, 1 x 1 run;" in out  # seeds 1 and 3 at step 0
+    assert sorted(p.relative_to(sweep_dir) for p in sweep_dir.rglob("*")) == before
+    code = ("import sys, io, contextlib; from dqnlab.cli import main\n"
+            f"with contextlib.redirect_stdout(io.StringIO()): assert main({args!r}) == 0\n"
+            "print('torch' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "False", proc.stderr

@@ -36,7 +36,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                    help="cluster profile (TOML) for --executor slurm; see slurm/profiles/")
     p.add_argument("--sweep-dir", type=Path, default=None, help="default: results/<sweep name>")
     p.add_argument("--dry-run", action="store_true",
-                   help="print the grid and its cost (runs, steps, hours, replay memory); run nothing")
+                   help="print the grid and its cost (runs, steps, hours, replay memory) and, for an "
+                        "existing --sweep-dir, what a launch would train there; run nothing")
     p.add_argument("--full", action="store_true", help="the definition's full-size (paper) sweep")
     p.add_argument("--subset", default=None, help="a named env subset of the definition, e.g. atari5")
     p.add_argument("--seeds", default=None, help="N: the first N seeds; 0,3: exactly those seeds")

@@ -24,8 +24,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from dqnlab import devices, runlock
+from dqnlab.contract import CHECKPOINT, checkpoint_files
 from dqnlab.sweep import definition, executors, grid, packing, plan
 from dqnlab.sweep import status as st
+from dqnlab.sweep.changes import Changes
 from dqnlab.sweep.definition import GridOptions
 from dqnlab.sweep.executors import Executor
 from dqnlab.sweep.worker import RunOptions
@@ -62,12 +64,14 @@ class LaunchResult:
 HELD = "held by"
 
 
-def select(sweep_dir: Path, runs: list[grid.Run], retry_failed: bool) -> tuple[list[str], dict[str, str]]:
-    """Split runs into those to train now and those skipped (with the reason)."""
+def select(sweep_dir: Path, runs: list[grid.Run], retry_failed: bool,
+           starting_over: frozenset[str] = frozenset()) -> tuple[list[str], dict[str, str]]:
+    """Split runs into those to train now and those skipped (with the reason). `starting_over`:
+    runs to count as new whatever their directory holds (a `--dry-run` of a replacing launch)."""
     to_run, skipped = [], {}
     for run in runs:
-        state = st.run_state(sweep_dir, {"run_dir": run.rel_dir, "env": run.env, "variant": run.variant,
-                                         "seed": run.seed}).state
+        state = "pending" if run.rel_dir in starting_over else st.run_state(
+            sweep_dir, {"run_dir": run.rel_dir, "env": run.env, "variant": run.variant, "seed": run.seed}).state
         if state == "done":
             skipped[run.rel_dir] = "done"
         elif state == "failed" and not retry_failed:
@@ -77,13 +81,21 @@ def select(sweep_dir: Path, runs: list[grid.Run], retry_failed: bool) -> tuple[l
     return to_run, skipped
 
 
-def checkpoint_steps(sweep_dir: Path, rel_dirs: list[str]) -> dict[str, int]:
-    """Each run's newest checkpoint step (absent: none yet). Imports torch (dqnlab.checkpoint),
-    so only a launch that trains calls it."""
-    from dqnlab import checkpoint
-    from dqnlab.contract import CHECKPOINT
+def leave_held(sweep_dir: Path, to_run: list[str], skipped: dict[str, str],
+               in_flight: set[str] = frozenset()) -> list[str]:
+    """`to_run` without the runs trained elsewhere now (`in_flight`: the executor's record, e.g.
+    a queued SLURM job; and any run whose lock a live process holds), which go into `skipped`."""
+    for rel in to_run:
+        if rel in in_flight:
+            skipped[rel] = "in flight"
+        elif isinstance(holder := runlock.probe(sweep_dir / rel), runlock.Holder):
+            skipped[rel] = f"{HELD} {holder}"  # a `dqnlab train` or another launch has it
+    return [r for r in to_run if r not in skipped]
 
-    return {rel: found[0] for rel in rel_dirs if (found := checkpoint.steps(sweep_dir / rel / CHECKPOINT))}
+
+def checkpoint_steps(sweep_dir: Path, rel_dirs: list[str]) -> dict[str, int]:
+    """Each run's newest checkpoint step (absent: none yet), from the files' names."""
+    return {rel: found[0][0] for rel in rel_dirs if (found := checkpoint_files(sweep_dir / rel / CHECKPOINT))}
 
 
 def form_packs(runs: list[grid.Run], rel_dirs: list[str], *, device: str,
@@ -129,29 +141,24 @@ def launch(
     sweep_dir = Path(sweep_dir) if sweep_dir is not None else Path("results") / sweep.name
     result = LaunchResult(sweep_dir, runs)
 
-    if dry_run:  # the grid as a fresh launch trains it
+    if dry_run:  # the grid as a fresh launch trains it, then what a relaunch into sweep_dir does
+        changes = grid.changes_for(sweep_dir, grid.manifest(sweep, runs), force=force)
         packs = form_packs(runs, [r.rel_dir for r in runs], device=device, runs_per_process=pack_size,
                            slots=runner.slots_to_fill)
         parallel, unit = runner.parallelism(len(packs))
         print(plan.describe(sweep, runs, device=device, parallel=parallel, parallel_unit=unit,
                             packs=packs, runs_per_process=pack_size), file=out)
-        changes = grid.changes_for(sweep_dir, grid.manifest(sweep, runs), force=force)
         if changes is not None:
-            print("\n".join([f"sweep directory {sweep_dir}:", *(f"  {line}" for line in changes.lines())]),
-                  file=out)
+            lines = changes.lines() + _relaunch_plan(sweep_dir, runs, changes, runner, device=device,
+                                                     runs_per_process=pack_size, retry_failed=retry_failed)
+            print("\n".join([f"sweep directory {sweep_dir}:", *(f"  {line}" for line in lines)]), file=out)
         return result
 
     runner.check(device)
     grid.prepare(sweep, runs, sweep_dir, force=force, delete_finished=delete_finished, out=out)
     result.to_run, result.skipped = select(sweep_dir, runs, retry_failed)
     if result.to_run:
-        for rel in runner.busy(sweep_dir, result.to_run):
-            result.skipped[rel] = "in flight"
-        for rel in (r for r in result.to_run if r not in result.skipped):
-            holder = runlock.probe(sweep_dir / rel)
-            if isinstance(holder, runlock.Holder):  # a `dqnlab train` or another launch has it
-                result.skipped[rel] = f"{HELD} {holder}"
-        result.to_run = [r for r in result.to_run if r not in result.skipped]
+        result.to_run = leave_held(sweep_dir, result.to_run, result.skipped, runner.busy(sweep_dir, result.to_run))
         packs = form_packs(runs, result.to_run, device=device, runs_per_process=pack_size,
                            slots=runner.slots_to_fill, steps=checkpoint_steps(sweep_dir, result.to_run))
         result.packs = [[r.rel_dir for r in pack] for pack in packs]
@@ -167,18 +174,43 @@ def launch(
     return result
 
 
-def _print_selection(result: LaunchResult, out: TextIO) -> None:
+def _relaunch_plan(sweep_dir: Path, runs: list[grid.Run], changes: Changes, runner: Executor, *,
+                   device: str, runs_per_process: packing.PackSize, retry_failed: bool) -> list[str]:
+    """`--dry-run`'s lines on what launching into an existing sweep directory trains: the runs
+    still to do, selected as a launch selects them (runs in flight in SLURM jobs are not asked
+    for: that needs the cluster), their packs by checkpoint step, and the time left."""
+    starting_over = frozenset(changes.added + changes.restarted)
+    to_run, skipped = select(sweep_dir, runs, retry_failed, starting_over)
+    to_run = leave_held(sweep_dir, to_run, skipped)
+    steps = checkpoint_steps(sweep_dir, [r for r in to_run if r not in starting_over])
+    lines = [f"a launch trains {len(to_run)} of the {len(runs)} runs ({len(steps)} resuming from a checkpoint)"
+             + (f"; skips {_skipped_text(skipped)}" if skipped else "")]
+    if to_run:
+        packs = form_packs(runs, to_run, device=device, runs_per_process=runs_per_process,
+                           slots=runner.slots_to_fill, steps=steps)
+        parallel, unit = runner.parallelism(len(packs))
+        left = plan.plan([r for p in packs for r in p], device, packs, steps_done=steps)
+        lines += [line.strip() for line in plan.describe_packs(packs, runs_per_process)[:1]]
+        lines.append(f"expected wall time of what is left with {parallel} {unit}: {plan.hours_text(left.wall_hours(parallel))}")
+    return lines
+
+
+def _skipped_text(skipped: dict[str, str]) -> str:
+    """"3 done, 1 failed, 1 held by another process (--retry-failed reruns them)"."""
     reasons: dict[str, int] = {}
-    for why in result.skipped.values():
+    for why in skipped.values():
         why = HELD + " another process" if why.startswith(HELD) else why
         reasons[why] = reasons.get(why, 0) + 1
-    parts = [f"{n} {why}" for why, n in reasons.items()]
     extra = " (--retry-failed reruns them)" if reasons.get("failed") else ""
+    return ", ".join(f"{n} {why}" for why, n in reasons.items()) + extra
+
+
+def _print_selection(result: LaunchResult, out: TextIO) -> None:
     packed = any(len(p) > 1 for p in result.packs)
     in_packs = f" (in {len(result.packs)} processes: {packing.sizes_text(result.packs)})" if packed else ""
     print(f"dqnlab: sweep {result.sweep_dir}: {len(result.runs)} runs; "
           f"{len(result.to_run)} to run{in_packs}"
-          + (f", skipping {', '.join(parts)}{extra}" if parts else ""), file=out)
+          + (f", skipping {_skipped_text(result.skipped)}" if result.skipped else ""), file=out)
 
 
 def _print_outcomes(result: LaunchResult, out: TextIO) -> None:

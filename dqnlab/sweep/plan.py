@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,14 +90,18 @@ def pack_seconds(pack: list[Run], device: str = "cpu") -> tuple[float | None, bo
     return s * OVERHEAD * len(pack) / packing.speedup(pack[0].config, device, len(pack)), exact
 
 
-def plan(runs: list[Run], device: str = "cpu", packs: list[list[Run]] | None = None) -> Plan:
-    """The cost of `runs`, trained in `packs` (default: each run alone)."""
+def plan(runs: list[Run], device: str = "cpu", packs: list[list[Run]] | None = None,
+         steps_done: Mapping[str, int] | None = None) -> Plan:
+    """The cost of `runs`, trained in `packs` (default: each run alone); `steps_done` (run dir ->
+    the checkpoint step it resumes from; a pack's runs share it) leaves out the steps done."""
     seconds, longest, extrapolated, unknown = 0.0, 0.0, False, False
     for pack in packs if packs is not None else [[r] for r in runs]:
         s, exact = pack_seconds(pack, device)
         if s is None:
             unknown = True
             continue
+        if steps_done:
+            s *= 1 - steps_done.get(pack[0].rel_dir, 0) / pack[0].config.total_steps
         seconds += s
         longest = max(longest, s)
         extrapolated |= not exact
@@ -119,7 +124,7 @@ def _size(n: float) -> str:
     raise AssertionError
 
 
-def _hours(h: float | None) -> str:
+def hours_text(h: float | None) -> str:
     if h is None:
         return "unknown (no throughput row)"
     return f"{h * 60:.0f} min" if h < 1 else f"{h:,.1f} h"
@@ -195,11 +200,11 @@ def describe(sweep: Sweep, runs: list[Run], *, device: str = "cpu", parallel: in
         "",
         *describe_packs(packs, runs_per_process),
         f"  total: {total.runs} runs, {total.steps:,} agent steps ({total.frames:,} frames)",
-        f"  expected {unit}-hours: {_hours(total.device_hours)}" + (f" ({'; '.join(notes)})" if notes else ""),
+        f"  expected {unit}-hours: {hours_text(total.device_hours)}" + (f" ({'; '.join(notes)})" if notes else ""),
         f"  replay memory per run: up to {_size(total.max_replay_bytes)}"
         + (f" (a process holds its pack's, up to {largest} runs')" if largest > 1 else ""),
     ]
-    lines.append(f"  expected wall time with {parallel} {parallel_unit}: {_hours(total.wall_hours(parallel))}")
+    lines.append(f"  expected wall time with {parallel} {parallel_unit}: {hours_text(total.wall_hours(parallel))}")
     if device == "cpu" and any(r.config.env.family == "atari" for r in runs):
         lines.append("  (Atari is a GPU workload; no GPU throughput row is measured yet, so this is the CPU figure)")
     lines.append(f"  (throughput table: {throughput.MEASURED})")
