@@ -170,8 +170,10 @@ def read_status(run_dir: Path) -> dict[str, Any]:
 def write_status(run_dir: Path, state: str, **fields: Any) -> None:
     """The one writer of status.json: `state` plus `fields` over what the file holds, stamped
     `updated`. Callers: `prepare` (pending), the training loop (running / done / pending when
-    stopped / failed) and `mark_failed`."""
+    stopped / failed) and `mark_failed`. A `note` belongs to the write that gave it (how to
+    resume a stopped run): any later write drops it unless it gives one."""
     status = read_status(run_dir) if (Path(run_dir) / STATUS).exists() else {}
+    status.pop("note", None)
     status.update(fields)
     status.update(state=state, updated=now())
     status.setdefault("error", None)

@@ -33,9 +33,11 @@ def test_stop_and_resume_equals_uninterrupted(tmp_path, tiny, spec):
     _prepare(interrupted, tiny, spec)
     with stop_at_step(333) as stop_once:
         assert train(interrupted, should_stop=stop_once, progress=False) == "stopped"
-    assert rundir.read_status(interrupted)["steps_done"] == 333
+    status = rundir.read_status(interrupted)
+    assert status["steps_done"] == 333 and status["state"] == "pending" and "rerun" in status["note"]
     assert train(interrupted, progress=False) == "done"
     assert_same_logs(tmp_path / "full", interrupted)
+    assert "note" not in rundir.read_status(interrupted)  # it said how to resume: done now
 
 
 def test_sigkill_then_same_command_equals_uninterrupted(tmp_path, tiny):
