@@ -192,15 +192,15 @@ Config = _with_component_sections(CoreConfig)
 
 
 @functools.cache
-def _field_types(cls: type) -> dict[str, Any]:
+def _field_types(cls: type) -> Mapping[str, Any]:
     # Cached: resolving the string annotations is most of what reading a config costs (a config
-    # class never changes once built).
-    return typing.get_type_hints(cls)
+    # class never changes once built). Read-only, as every caller shares it.
+    return types.MappingProxyType(typing.get_type_hints(cls))
 
 
 @functools.cache
-def _leaf_types() -> dict[str, Any]:
-    return {key: tp for key, tp, _, _ in iter_fields()}
+def _leaf_types() -> Mapping[str, Any]:
+    return types.MappingProxyType({key: tp for key, tp, _, _ in iter_fields()})
 
 
 def iter_fields(cls: type = Config, prefix: str = "") -> Iterator[tuple[str, Any, Any, str]]:

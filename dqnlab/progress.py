@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Sequence
 
 SEPARATOR = " | "
-DROP_FIRST = ("eps", "return", "sps", "eval", "eta")
+DROP_FIRST = ("eps", "return", "sps", "eval", "runs", "eta")
 """Fields left out, in this order, until the line fits; the step count always stays."""
 
 
@@ -45,8 +45,9 @@ def _mean(values: Sequence[float]) -> float | None:
 
 class ProgressLine:
     """One run's line; with `runs` (the lines of a pack's runs, which track but do not show), the
-    pack's: "K runs", then the mean over the runs of each one's recent training return and of
-    each one's latest evaluation, so no run is hidden behind the first."""
+    pack's: "K runs" and the mean over the runs of each one's recent training return and of each
+    one's latest evaluation, so no run is hidden behind the first (over the runs that have one:
+    early on, before every run has ended an episode, fewer than K)."""
 
     def __init__(self, total_steps: int, *, enabled: bool | None = None, period_s: float = 0.5,
                  runs: Sequence[ProgressLine] = ()) -> None:
@@ -92,8 +93,8 @@ class ProgressLine:
         ret, ev = (f"{v:8.1f}" if v is not None else "       -" for v in (self.recent_return(), self.latest_eval()))
         eta_s = _duration(eta) if eta == eta else "--:--"
         line = fit({
-            **({"runs": f"{len(self.runs)} runs"} if self.runs else {}),
             "step": f"{step:>10,}/{self.total:,} {100 * step / self.total:5.1f}%",
+            **({"runs": f"{len(self.runs)} runs"} if self.runs else {}),
             "sps": f"{sps:7.0f} steps/s", "return": f"return {ret}", "eval": f"eval {ev}",
             "eps": f"eps {epsilon:.3f}", "eta": f"ETA {eta_s}",
         }, shutil.get_terminal_size().columns - 1)  # the last column would wrap on some terminals

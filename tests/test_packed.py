@@ -209,7 +209,7 @@ def test_a_packs_progress_line_covers_every_run(tmp_path, capsys, monkeypatch):
     last = capsys.readouterr().out.split("\r")[-1]
     evals = [pd.read_csv(d / "eval.csv")["return_mean"].iloc[-1] for d in dirs]
     assert evals[0] != evals[1]  # else the mean could be either run's
-    assert last.startswith("2 runs | ") and "200/200" in last, last
+    assert "200/200 100.0% | 2 runs | " in last, last
     assert f"eval {np.mean(evals):8.1f}" in last, (last, evals)
 
 

@@ -392,7 +392,10 @@ def test_dry_run_into_a_sweep_directory_says_what_a_relaunch_trains(tmp_path, ca
     experiment = tmp_path / "t.py"
     experiment.write_text("from dqnlab.sweep import Sweep\nSWEEP = Sweep(name='t', envs=('CartPole-v1',), "
                           "variants=('dqn',), seeds=4, steps=300)\n")
-    before = sorted(p.relative_to(sweep_dir) for p in sweep_dir.rglob("*"))
+    def files() -> dict:
+        return {p.relative_to(sweep_dir): p.read_bytes() for p in sweep_dir.rglob("*") if p.is_file()}
+
+    before = files()
     args = ["sweep", str(experiment), "--sweep-dir", str(sweep_dir), "--dry-run", "--runs-per-process", "4"]
     assert main(args) == 0
     out = capsys.readouterr().out
@@ -403,9 +406,29 @@ def test_dry_run_into_a_sweep_directory_says_what_a_relaunch_trains(tmp_path, ca
     out = capsys.readouterr().out
     assert "a launch trains 3 of the 4 runs (1 resuming from a checkpoint); skips 1 done" in out
     assert "packs: 2 processes for 3 runs (1 x 2 runs, 1 x 1 run;" in out  # seeds 1 and 3 at step 0
-    assert sorted(p.relative_to(sweep_dir) for p in sweep_dir.rglob("*")) == before
+    assert files() == before
     code = ("import sys, io, contextlib; from dqnlab.cli import main\n"
             f"with contextlib.redirect_stdout(io.StringIO()): assert main({args!r}) == 0\n"
             "print('torch' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip() == "False", proc.stderr
+
+
+def test_dry_run_says_when_a_relaunch_would_be_refused(tmp_path, capsys):
+    """A changed config replaces runs: the dry run says the launch refuses, and why, with the
+    options given, as the launch would (`changes.check`), instead of planning runs it won't train."""
+    sweep = small(variants=("dqn",), seeds=2)
+    sweep_dir = tmp_path / "s"
+    grid.prepare(sweep, grid.expand(sweep), sweep_dir)
+    _mark_done(sweep_dir, "CartPole-v1/dqn/seed_0")
+    experiment = tmp_path / "t.py"
+    experiment.write_text("from dqnlab.sweep import Sweep\nSWEEP = Sweep(name='t', envs=('CartPole-v1',), "
+                          "variants=('dqn',), seeds=2, steps=300)\n")
+    args = ["sweep", str(experiment), "--sweep-dir", str(sweep_dir), "--dry-run", "--steps", "400"]
+    for extra, why in (([], f"{sweep_dir} holds a different sweep (differs in steps)"),
+                       (["--force"], "--force would delete 1 finished run(s)")):
+        assert main([*args, *extra]) == 0
+        out = capsys.readouterr().out
+        assert f"a launch with these options refuses: {why}" in out and "a launch trains" not in out, out
+    assert main([*args, "--force", "--delete-finished"]) == 0
+    assert "a launch trains 2 of the 2 runs (0 resuming from a checkpoint)" in capsys.readouterr().out

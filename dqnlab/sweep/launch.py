@@ -19,15 +19,18 @@ every run's outcome is its own.
 from __future__ import annotations
 
 import sys
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from dqnlab import devices, runlock
 from dqnlab.contract import CHECKPOINT, checkpoint_files
+from dqnlab.errors import ConfigError
 from dqnlab.sweep import definition, executors, grid, packing, plan
 from dqnlab.sweep import status as st
 from dqnlab.sweep.changes import Changes
+from dqnlab.sweep.changes import check as check_changes
 from dqnlab.sweep.definition import GridOptions
 from dqnlab.sweep.executors import Executor
 from dqnlab.sweep.worker import RunOptions
@@ -82,7 +85,7 @@ def select(sweep_dir: Path, runs: list[grid.Run], retry_failed: bool,
 
 
 def leave_held(sweep_dir: Path, to_run: list[str], skipped: dict[str, str],
-               in_flight: set[str] = frozenset()) -> list[str]:
+               in_flight: AbstractSet[str] = frozenset()) -> list[str]:
     """`to_run` without the runs trained elsewhere now (`in_flight`: the executor's record, e.g.
     a queued SLURM job; and any run whose lock a live process holds), which go into `skipped`."""
     for rel in to_run:
@@ -150,7 +153,8 @@ def launch(
                             packs=packs, runs_per_process=pack_size), file=out)
         if changes is not None:
             lines = changes.lines() + _relaunch_plan(sweep_dir, runs, changes, runner, device=device,
-                                                     runs_per_process=pack_size, retry_failed=retry_failed)
+                                                     runs_per_process=pack_size, retry_failed=retry_failed,
+                                                     delete_finished=delete_finished)
             print("\n".join([f"sweep directory {sweep_dir}:", *(f"  {line}" for line in lines)]), file=out)
         return result
 
@@ -175,11 +179,17 @@ def launch(
 
 
 def _relaunch_plan(sweep_dir: Path, runs: list[grid.Run], changes: Changes, runner: Executor, *,
-                   device: str, runs_per_process: packing.PackSize, retry_failed: bool) -> list[str]:
+                   device: str, runs_per_process: packing.PackSize, retry_failed: bool,
+                   delete_finished: bool) -> list[str]:
     """`--dry-run`'s lines on what launching into an existing sweep directory trains: the runs
     still to do, selected as a launch selects them (runs in flight in SLURM jobs are not asked
-    for: that needs the cluster), their packs by checkpoint step, and the time left."""
-    starting_over = frozenset(changes.added + changes.restarted)
+    for: that needs the cluster), their packs by checkpoint step, and the time left; or why the
+    launch would refuse (the check it makes before writing anything, `changes.check`)."""
+    try:
+        check_changes(changes, sweep_dir, delete_finished=delete_finished)
+    except ConfigError as e:
+        return [f"a launch with these options refuses: {e}"]
+    starting_over = frozenset(changes.restarted)  # deleted and started again by the launch
     to_run, skipped = select(sweep_dir, runs, retry_failed, starting_over)
     to_run = leave_held(sweep_dir, to_run, skipped)
     steps = checkpoint_steps(sweep_dir, [r for r in to_run if r not in starting_over])
@@ -196,7 +206,7 @@ def _relaunch_plan(sweep_dir: Path, runs: list[grid.Run], changes: Changes, runn
 
 
 def _skipped_text(skipped: dict[str, str]) -> str:
-    """"3 done, 1 failed, 1 held by another process (--retry-failed reruns them)"."""
+    """E.g. `3 done, 1 failed, 1 held by another process (--retry-failed reruns them)`."""
     reasons: dict[str, int] = {}
     for why in skipped.values():
         why = HELD + " another process" if why.startswith(HELD) else why

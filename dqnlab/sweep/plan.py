@@ -92,8 +92,9 @@ def pack_seconds(pack: list[Run], device: str = "cpu") -> tuple[float | None, bo
 
 def plan(runs: list[Run], device: str = "cpu", packs: list[list[Run]] | None = None,
          steps_done: Mapping[str, int] | None = None) -> Plan:
-    """The cost of `runs`, trained in `packs` (default: each run alone); `steps_done` (run dir ->
-    the checkpoint step it resumes from; a pack's runs share it) leaves out the steps done."""
+    """The cost of `runs`, trained in `packs` (default: each run alone); with `steps_done` (run
+    dir -> the checkpoint step it resumes from; a pack's runs share it) the hours are those left
+    (the step and frame counts stay the runs' budgets)."""
     seconds, longest, extrapolated, unknown = 0.0, 0.0, False, False
     for pack in packs if packs is not None else [[r] for r in runs]:
         s, exact = pack_seconds(pack, device)
@@ -101,7 +102,7 @@ def plan(runs: list[Run], device: str = "cpu", packs: list[list[Run]] | None = N
             unknown = True
             continue
         if steps_done:
-            s *= 1 - steps_done.get(pack[0].rel_dir, 0) / pack[0].config.total_steps
+            s *= max(0.0, 1 - steps_done.get(pack[0].rel_dir, 0) / pack[0].config.total_steps)
         seconds += s
         longest = max(longest, s)
         extrapolated |= not exact
@@ -125,6 +126,7 @@ def _size(n: float) -> str:
 
 
 def hours_text(h: float | None) -> str:
+    """Hours as `42 min` or `3.5 h`; what None means (no throughput row) when unknown."""
     if h is None:
         return "unknown (no throughput row)"
     return f"{h * 60:.0f} min" if h < 1 else f"{h:,.1f} h"

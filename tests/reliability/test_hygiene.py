@@ -72,8 +72,12 @@ def test_a_packs_line_shows_the_mean_over_its_runs(monkeypatch, capsys):
     line = ProgressLine(1000, enabled=True, period_s=0.0, runs=runs)
     line.update(500, 0.1)
     (shown,) = _written_lines(capsys)
-    assert shown.startswith("3 runs | ") and "return     30.0" in shown and "eval    150.0" in shown, shown
+    assert "500/1,000  50.0% | 3 runs | " in shown and "return     30.0" in shown and "eval    150.0" in shown, shown
     assert line.recent_return() == 30.0 and line.latest_eval() == 150.0
+    monkeypatch.setenv("COLUMNS", "30")  # a narrow terminal: the step count stays, "3 runs" goes
+    line.update(600, 0.1)
+    (narrow,) = _written_lines(capsys)
+    assert "600/1,000" in narrow and "runs" not in narrow, narrow
     line.close()
     line.close()  # a failure's message and the loop may both end the line: one newline
     assert capsys.readouterr().out == "\n"
