@@ -175,9 +175,12 @@ def test_local_ctrl_c_checkpoints_and_resumes(tmp_path):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "run the same command again to resume" in out
-    assert all(s.state == "pending" and s.steps_done < 3000 for s in st.collect(sweep_dir))
+    stopped = st.collect(sweep_dir)
+    assert all(s.state == "pending" and s.steps_done < 3000 for s in stopped)
+    assert "pending  " in st.format_table(stopped) and "rerun the same command to resume" in st.format_table(stopped)
     resumed = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
+    assert {s.note for s in st.collect(sweep_dir)} == {None}  # done: the note went with the stop
     reference = tmp_path / "reference"
     launch(tiny_sweep(steps=3000, seeds=1, variants=("dqn",)), sweep_dir=reference, executor="debug")
     assert_same_logs(sweep_dir / "CartPole-v1/dqn/seed_0", reference / "CartPole-v1/dqn/seed_0")

@@ -39,6 +39,8 @@ class RunState:
     total_steps: int
     error: str | None
     """The error of a failed run, or why a stale run is stale."""
+    note: str | None = None
+    """status.json's note: how to resume a run that was stopped."""
 
     @property
     def fraction(self) -> float:
@@ -78,7 +80,7 @@ def run_state(sweep_dir: Path, entry: dict) -> RunState:
         steps = max(steps, last_logged_step(run_dir / rundir.PROGRESS))
     return RunState(
         entry["run_dir"], entry["env"], entry["variant"], int(entry["seed"]), state,
-        steps, total, error,
+        steps, total, error, status.get("note"),
     )
 
 
@@ -129,7 +131,7 @@ def format_table(states: list[RunState], *, max_error: int = 60) -> str:
     header = ("run", "state", "progress", "steps", "last error / note")
     rows = [
         (s.rel_dir, s.state, f"{100 * s.fraction:5.1f}%", f"{s.steps_done:,}/{s.total_steps:,}",
-         _one_line(s.error, max_error))
+         _one_line(s.error or s.note, max_error))
         for s in states
     ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
