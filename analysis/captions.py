@@ -131,8 +131,10 @@ def _normalization(envs: Sequence[str]) -> str:
 
 def _setup(runs: pd.DataFrame) -> str:
     groups = []
-    for (preset, protocol), rows in runs.groupby(["preset", "protocol"], sort=True):
+    for (preset, protocol, switches), rows in runs.groupby(["preset", "protocol", "compat"], sort=True):
         where = f"preset {preset}" + ("" if protocol == "none" else f", protocol {_protocol(protocol)}")
+        if switches:  # settings that reproduce a paper's code where it departs from its method
+            where += f", with {switches}"
         groups.append((where, sorted(rows["variant"].unique())))
     if len(groups) == 1:
         setup = f"Hyperparameters: {groups[0][0]}"

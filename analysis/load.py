@@ -41,7 +41,7 @@ from dqnlab.analysis.variants import variant_components
 
 RUN_TABLE_COLUMNS: tuple[str, ...] = (
     "variant", "components", "env", "family", "protocol", "preset", "seed",
-    "total_steps", "frame_skip", "gamma", "value_tail_steps", "scoring", "state", "complete",
+    "total_steps", "frame_skip", "gamma", "value_tail_steps", "scoring", "compat", "state", "complete",
     "n_evals", "last_step", "run_dir",
 )  # fmt: skip
 """Columns of `RunTables.runs`: one row per run. `components` is a comma list, canonical order;
@@ -49,7 +49,8 @@ RUN_TABLE_COLUMNS: tuple[str, ...] = (
 `scoring` is a fingerprint of the run's env and eval settings: runs with the same one produce
 scores that are the same quantity (see `check_comparable`). `value_tail_steps` is how far an
 evaluation episode that reached its time limit ran on for the overestimation measure (0 for runs
-written before it existed: their realized values stop at the limit)."""
+written before it existed: their realized values stop at the limit). `compat` names the
+compatibility switches the run turned on (`contract.compat_switches_on`, "" for none)."""
 
 _RUN_KEYS = RUN_TABLE_COLUMNS[: RUN_TABLE_COLUMNS.index("state")]
 _WHEN = ("step", "frame")
@@ -237,6 +238,7 @@ def _run_keys(config: dict[str, Any], run_dir: str) -> dict[str, Any]:
         "gamma": float(config.get("agent", {}).get("gamma", math.nan)),
         "value_tail_steps": int(config.get("eval", {}).get("value_tail_steps") or 0),
         "scoring": _fingerprint({"env": env, "eval": config.get("eval", {})}),
+        "compat": contract.compat_switches_on(config),
         "run_dir": run_dir,
     }
 

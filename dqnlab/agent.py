@@ -42,14 +42,18 @@ def scalar_td_loss(
     *,
     bootstrap: Bootstrap,
     loss_fn: Callable[[torch.Tensor], torch.Tensor],
+    priority_is_loss: bool = False,
 ) -> LossOutput:
-    """Regression of the online Q(s, a) on the (n-step) bootstrap target y [B]."""
+    """Regression of the online Q(s, a) on the (n-step) bootstrap target y [B]. The new priority
+    is |TD error|, or the per-sample loss with `priority_is_loss` (replay.scalar_priority)."""
     q_tm1 = online(b.obs).q_values
     q_taken = taken(q_tm1, b.action)
     with torch.no_grad():
         y = bootstrap(online, target, b)
     td = y - q_taken
-    return LossOutput(loss_fn(td), td.detach().abs(), q_taken.detach())
+    per_sample = loss_fn(td)
+    priority = per_sample.detach() if priority_is_loss else td.detach().abs()
+    return LossOutput(per_sample, priority, q_taken.detach())
 
 
 def categorical_td_loss(
@@ -82,8 +86,9 @@ def make_loss_fn(cfg: Config) -> Callable[[QNetwork, QNetwork, TensorBatch], Los
     head = cfg.network.head
     hook = components.target_hook(cfg)
     bootstraps = hook(cfg) if hook is not None else bootstrap.TEXTBOOK
+    options = {"priority_is_loss": cfg.replay.scalar_priority == "loss"} if head == "scalar" else {}
     return functools.partial(
-        TD_LOSSES[head], bootstrap=bootstraps[head], loss_fn=losses.LOSSES[head][cfg.agent.loss]
+        TD_LOSSES[head], bootstrap=bootstraps[head], loss_fn=losses.LOSSES[head][cfg.agent.loss], **options
     )
 
 
@@ -111,6 +116,8 @@ class Agent:
         self.cfg, self.device, self.num_actions = cfg, device, num_actions
         torch.manual_seed(cfg.seed)
         self.online = QNetwork(cfg.network, obs_shape, num_actions).to(device)
+        # Noise drawn once (network.noise_draw per_run / fixed) is shared by the target network.
+        self.online.fix_noise(0 if cfg.network.noise_draw == "fixed" else cfg.seed + 1)
         self.target = copy.deepcopy(self.online)
         for p in self.target.parameters():
             p.requires_grad_(False)
@@ -132,7 +139,8 @@ class Agent:
 
     @torch.no_grad()
     def q_values(self, obs: np.ndarray, *, evaluation: bool) -> torch.Tensor:
-        """[E, A] Q-values; in evaluation mode noisy layers use their mean weights (no noise)."""
+        """[E, A] Q-values; in evaluation mode noisy layers use their mean weights (no noise),
+        unless their noise is drawn once for the run (network.noise_draw), which they keep."""
         if not evaluation:
             return self.online(self._obs_tensor(obs)).q_values
         self.online.eval()
@@ -180,7 +188,7 @@ class Agent:
         self.target.reset_noise(self.noise_generator)
         tb = self.to_tensors(batch)
         out = self.loss_fn(self.online, self.target, tb)
-        loss = losses.weighted_mean(out.per_sample, tb.weights)
+        loss = losses.weighted_mean(out.per_sample, tb.weights if self.cfg.replay.importance_weights else None)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.cfg.agent.max_grad_norm is not None:

@@ -52,6 +52,9 @@ INITS: dict[str, str] = {
     "DQN Zoo's _dqn_default_initializer",
     "glorot_uniform": "weights U(-sqrt(6/(fan_in+fan_out)), +...), biases 0: flax variance_scaling("
     "1, fan_avg, uniform) as Revisiting Rainbow's configs bind it",
+    "variance_scaling_fan_in": "weights U(+-3^(1/4)/sqrt(fan_in)), biases 0: flax variance_scaling("
+    "1/sqrt(3), fan_in, uniform), Revisiting Rainbow's rainbow_*.gin from 2021-02-03 to 2021-05-25 "
+    "(RR networks_new.py L23-24 @ 2d49d68)",
 }
 """Initializations of plain (not noisy) layers, `network.init`. Noisy layers always start from
 Fortunato et al.'s mu ~ U(+-1/sqrt(fan_in)), sigma = sigma0 / sqrt(fan_in)."""
@@ -64,6 +67,16 @@ DUELING_LAYOUTS: dict[str, str] = {
 }
 """Where a dueling network splits, `network.dueling_layout`. Without dueling both build the same
 network."""
+
+NOISE_DRAWS: dict[str, str] = {
+    "per_step": "fresh noise for every acting step and for both networks of every update; mean "
+    "weights in evaluation (Fortunato et al. 2018)",
+    "per_run": "one draw from the run's seed, kept for the whole run by acting, evaluation and both "
+    "networks (Revisiting Rainbow's code: RR networks_new.py L22, L48-57 @ 7cd2bc6)",
+    "fixed": "one draw from seed 0, the same in every run (RR networks_new.py L31 @ 2d49d68: "
+    "jax.random.normal(PRNGKey(0), shape))",
+}
+"""When noisy layers draw their noise, `network.noise_draw`."""
 
 HEADS: dict[str, str] = {
     "scalar": "one expected return Q(s, a) per action",

@@ -57,7 +57,9 @@ class NetworkConfig:
     init: str = knob(
         "uniform_fan_in", "initialization of plain layers: uniform_fan_in (weights and biases "
         "U(+-1/sqrt(fan_in)), PyTorch's default and DQN Zoo's) | glorot_uniform (Glorot-uniform "
-        "weights, zero biases); noisy layers keep their own (see network.noisy)"
+        "weights, zero biases) | variance_scaling_fan_in (weights U(+-3^(1/4)/sqrt(fan_in)), zero "
+        "biases: flax variance_scaling(1/sqrt(3), fan_in, uniform), Revisiting Rainbow's rainbow "
+        "configs from 2021-02-03 to 2021-05-25); noisy layers keep their own (see network.noisy)"
     )
     input_low: tuple[float, ...] = knob(
         (), "lower bounds of the observation, one per feature: with input_high, inputs are mapped "
@@ -75,6 +77,15 @@ class NetworkConfig:
         "NoisyLinear layer (Fortunato et al. 2018); conv layers stay plain"
     )
     noisy_sigma0: float = knob(0.1, "initial noise scale sigma0 of NoisyLinear: sigma = sigma0 / sqrt(fan_in)")
+    noise_draw: str = knob(
+        "per_step", "when noisy layers draw their noise: per_step (fresh noise for every acting "
+        "step and for the online and the target network of every update; evaluation uses the mean "
+        "weights: Fortunato et al. 2018) | per_run (one draw from the run's seed for the whole run, "
+        "shared by acting, evaluation and both networks: Revisiting Rainbow's code) | fixed (that "
+        "one draw from seed 0, the same in every run, as RR's PRNGKey(0) before 2021-05-25). In "
+        "per_run and fixed, a noise vector of length n is the same wherever it is used, as a JAX "
+        "draw with one key (docs/fidelity.md)"
+    )
     head: str = knob(
         "scalar", "head kind: scalar (one Q-value per action) | categorical (a distribution over "
         "num_atoms atoms on [v_min, v_max] per action, Q its mean; set by c51)"
@@ -93,6 +104,23 @@ class ReplayConfig:
     importance_exponent_start: float = knob(0.4, "PER beta at step 0, annealed linearly to the end value")
     importance_exponent_end: float = knob(1.0, "PER beta at the end of the budget")
     priority_eps: float = knob(1e-6, "added to |TD error| (or loss) so no transition has priority 0")
+    scalar_priority: str = knob(
+        "abs_td", "PER: a scalar head's new priority: abs_td (|TD error|, Schaul et al. 2016) | loss "
+        "(the per-sample loss, as Dopamine's and Revisiting Rainbow's DQN agents: with alpha 0.5 "
+        "that is sqrt(huber) or |TD|); a categorical head's is always its loss"
+    )
+    importance_weights: bool = knob(
+        True, "PER: weight each sample's loss by its importance weight; False leaves the loss "
+        "unweighted, priorities still updated (Revisiting Rainbow's code before 2021-02-26)"
+    )
+    timeout: str = knob(
+        "bootstrap", "what a time-limit truncation stores: bootstrap (the n-step return stops "
+        "there and bootstraps from the last observation) | terminal (stored as a termination: no "
+        "bootstrap, as Dopamine 3.1.8) | next_episode (stored as non-terminal with no episode end: "
+        "the pending n-step returns take their rewards and bootstrap state from the next episode's "
+        "first steps, as Dopamine >= 3.1.9 with Revisiting Rainbow's _store_transition; needs "
+        "env.frame_stack = 1)"
+    )
 
 
 @dataclass(frozen=True)
@@ -138,6 +166,15 @@ class EvalConfig:
 @dataclass(frozen=True)
 class RunConfig:
     log_period_steps: int = knob(1_000, "agent steps between rows of progress.csv")
+    iteration_steps: int | None = knob(
+        None, "Dopamine's iterations (Revisiting Rainbow's metric): when set, a progress.csv row ends "
+        "an iteration at the end of the first training episode that brings it to at least this many "
+        "steps (whole episodes, Dopamine run_experiment._run_one_phase), so each row's "
+        "episode_return is the mean over that iteration's episodes; the run trains "
+        "total_steps / iteration_steps such iterations, i.e. somewhat past total_steps "
+        "(run.log_period_steps is then unused; needs env.num_envs = 1). None = a row every "
+        "run.log_period_steps"
+    )
     checkpoint_period_steps: int = knob(10_000, "agent steps between checkpoints (0 = only at the end)")
     flush_denormal: bool = knob(
         True, "CPU: flush subnormal floats to zero (torch.set_flush_denormal) while the run trains; "
@@ -154,8 +191,8 @@ class CoreConfig:
     preset: str = knob("classic", "hyperparameter preset the config started from")
     protocol: str = knob(
         "none", "the named protocol whose settings the config took (dqnlab/protocols/): "
-        "machado2018 | nature2015 (Atari), revisiting_rainbow | revisiting_rainbow_dqn (classic "
-        "control, MinAtar)"
+        "machado2018 | nature2015 (Atari), revisiting_rainbow | revisiting_rainbow_dqn | "
+        "revisiting_rainbow_icml2021 | revisiting_rainbow_icml2021_dqn (classic control, MinAtar)"
     )
     seed: int = knob(0, "seed of every random number generator of the run")
     total_steps: int = knob(30_000, "training budget in agent steps")

@@ -67,6 +67,32 @@ EVAL_COLUMNS: tuple[str, ...] = (
 WALL_CLOCK_COLUMNS: tuple[str, ...] = ("sps", "wall_time_s", "eval_seconds")
 """The only columns that may differ between two runs of the same config and seed on CPU."""
 
+COMPAT_SWITCHES: dict[str, object] = {
+    "network.noise_draw": "per_step",
+    "replay.timeout": "bootstrap",
+    "replay.scalar_priority": "abs_td",
+    "replay.importance_weights": True,
+    "run.iteration_steps": None,
+}
+"""Config keys that reproduce a paper's code where it departs from the method it describes
+(Revisiting Rainbow's; docs/fidelity.md), with their default (off) values: captions name the ones
+a run turned on. tests/test_contract.py checks the defaults against the config's."""
+
+
+def compat_switches_on(config: dict) -> str:
+    """The compatibility switches a config.json (as a dict) turns on, as `key=value` joined by
+    ", " in COMPAT_SWITCHES order ("" when none is on; a key absent from an older config is off)."""
+    on = []
+    for key, default in COMPAT_SWITCHES.items():
+        value: object = config
+        for part in key.split("."):
+            value = value.get(part, default) if isinstance(value, dict) else default
+        if value != default:
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            on.append(f"{key}={text}")
+    return ", ".join(on)
+
+
 STATES: tuple[str, ...] = ("pending", "running", "done", "failed")
 """Values of status.json's `state`."""
 

@@ -139,6 +139,29 @@ class Trainer:
             r.replay.update_priorities(batch.indices, upd.priorities)
             r.log.update(upd.loss, upd.q_mean)
 
+    def _finished(self) -> bool:
+        """Whether the budget is spent: total_steps agent steps, or in Dopamine's iterations
+        (run.iteration_steps) total_steps / iteration_steps completed iterations."""
+        c, cfg = self.counters, self.cfg
+        if cfg.run.iteration_steps is None:
+            return c.step >= cfg.total_steps
+        return c.iterations >= cfg.total_steps // cfg.run.iteration_steps
+
+    def _row_due(self, episodes_before: int) -> bool:
+        """Whether the step just taken ends a progress.csv row: every run.log_period_steps (and
+        at the end), or in Dopamine's iterations at the end of the first episode that brings the
+        iteration to run.iteration_steps steps, which completes it (one run: iterations do not
+        pack, `pack_rules.trains_alone`)."""
+        c, cfg = self.counters, self.cfg
+        every = cfg.run.iteration_steps
+        if every is None:
+            return c.step % cfg.run.log_period_steps == 0 or self._finished()
+        if c.episodes == episodes_before or c.step - c.iteration_start < every:
+            return False
+        c.iterations += 1
+        c.iteration_start = c.step
+        return True
+
     def _update_target(self) -> None:
         if self.packed is not None:
             self.packed.update_target()
@@ -151,7 +174,7 @@ class Trainer:
         phase honours a stop: an evaluation polls should_stop at every one of its steps, and a stop
         asked while the checkpoints were being written is taken at once (no second checkpoint)."""
         cfg, step = self.cfg, self.counters.step
-        last = step == cfg.total_steps
+        last = self._finished()
 
         def poll() -> bool:  # every evaluation step: a heartbeat for every run, then the stop check
             for r in self.runs:
@@ -200,8 +223,9 @@ class Trainer:
             return self._stopped()
         t_last, step_last = time.perf_counter(), c.step
         t_prev = t_last
-        while c.step < cfg.total_steps:
+        while not self._finished():
             epsilon = epsilon_at(cfg, c.step)
+            episodes_before = c.episodes
             for r, actions in zip(runs, self._act(epsilon)):
                 for i, step in enumerate(r.envs.step(actions)):
                     r.record(i, actions[i], step)
@@ -222,9 +246,10 @@ class Trainer:
                 r.counters.wall_time_s += now - t_prev
                 r.log.beat(c.step)
             t_prev = now
-            last = c.step == cfg.total_steps
             # The periods below are multiples of num_envs (validated), so `%` sees every one.
-            if c.step % cfg.run.log_period_steps == 0 or last:
+            row_due = self._row_due(episodes_before)
+            last = self._finished()
+            if row_due:
                 sps = (c.step - step_last) / max(now - t_last, 1e-9)  # each run's own steps/s
                 t_last, step_last = now, c.step
                 for r in runs:

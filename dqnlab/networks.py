@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dqnlab import jax_random
 from dqnlab.architecture import TORSOS, input_affine
 from dqnlab.config import NetworkConfig
 from dqnlab.packed_layers import PackedConv2d, PackedLinear, PackedNoisyLinear
@@ -38,9 +39,13 @@ class NoisyLinear(nn.Module):
 
     FACTORIZED_MAX_ROWS = 4
 
-    def __init__(self, in_features: int, out_features: int, sigma0: float = 0.1) -> None:
+    def __init__(self, in_features: int, out_features: int, sigma0: float = 0.1,
+                 *, noisy_in_eval: bool = False) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
+        # Constant noise (network.noise_draw per_run / fixed) is part of the function the run
+        # learned and acts with, so evaluation keeps it too.
+        self.noisy_in_eval = noisy_in_eval
         bound = 1.0 / math.sqrt(in_features)
         self.weight_mu = nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound, bound))
         self.bias_mu = nn.Parameter(torch.empty(out_features).uniform_(-bound, bound))
@@ -54,7 +59,7 @@ class NoisyLinear(nn.Module):
         reset_noise([self], generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training:
+        if not (self.training or self.noisy_in_eval):
             return F.linear(x, self.weight_mu, self.bias_mu)
         bias = torch.addcmul(self.bias_mu, self.bias_sigma, self.eps_out)
         if x.reshape(-1, self.in_features).shape[0] <= self.FACTORIZED_MAX_ROWS:
@@ -93,11 +98,30 @@ def reset_noise(layers: list[NoisyLinear], generator: torch.Generator) -> None:
         layer.eps_out.copy_(next(parts))
 
 
-def _linear(noisy: bool, sigma0: float, pack: int | None):
+@torch.no_grad()
+def set_constant_noise(layers: list[NoisyLinear], seed: int) -> None:
+    """The one noise draw of network.noise_draw per_run / fixed, as Revisiting Rainbow's noisy
+    layers drew it (networks_new.py L30-31 @ 2d49d68): eps_in = f(normal(PRNGKey(seed), [in, 1])),
+    eps_out = f(normal(PRNGKey(seed), [1, out])), JAX's values (`jax_random`). A vector of length n
+    is the same wherever it is used: in every layer (a square layer's eps_in equals its eps_out),
+    both networks and every run of a pack. Computed on the CPU, so every device gets it."""
+    drawn: dict[int, torch.Tensor] = {}
+    for layer in layers:
+        for eps in (layer.eps_in, layer.eps_out):
+            n = eps.shape[-1]
+            if n not in drawn:
+                drawn[n] = signed_sqrt(torch.from_numpy(jax_random.normal(seed, n)))
+            eps.copy_(drawn[n].to(eps.device))  # broadcast over a pack's leading axis
+
+
+def _linear(cfg: NetworkConfig, pack: int | None):
+    noisy, constant = cfg.noisy, cfg.noise_draw != "per_step"
     if pack is not None:
-        return (lambda i, o: PackedNoisyLinear(pack, i, o)) if noisy else (lambda i, o: PackedLinear(pack, i, o))
+        if noisy:
+            return lambda i, o: PackedNoisyLinear(pack, i, o, noisy_in_eval=constant)
+        return lambda i, o: PackedLinear(pack, i, o)
     if noisy:
-        return lambda i, o: NoisyLinear(i, o, sigma0)
+        return lambda i, o: NoisyLinear(i, o, cfg.noisy_sigma0, noisy_in_eval=constant)
     return nn.Linear
 
 
@@ -137,11 +161,17 @@ def init_plain_layers(module: nn.Module, scheme: str) -> None:
     (kaiming_uniform with a = sqrt(5) gives U(+-1/sqrt(fan_in))), so it leaves them as built."""
     if scheme == "uniform_fan_in":
         return
-    if scheme != "glorot_uniform":
+    if scheme not in ("glorot_uniform", "variance_scaling_fan_in"):
         raise ValueError(f"unknown network.init {scheme!r}")
     for m in module.modules():
         if isinstance(m, (nn.Linear, nn.Conv2d)):
-            nn.init.xavier_uniform_(m.weight)  # fan_in/out include the receptive field, as flax
+            # fan_in/out include the receptive field, as flax's
+            if scheme == "glorot_uniform":
+                nn.init.xavier_uniform_(m.weight)
+            else:  # variance_scaling(scale, fan_in, uniform): U(+-sqrt(3 scale / fan_in)), scale 1/sqrt(3)
+                fan_in, _ = nn.init._calculate_fan_in_and_fan_out(m.weight)
+                bound = math.sqrt(3.0 / math.sqrt(3.0) / fan_in)
+                nn.init.uniform_(m.weight, -bound, bound)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
 
@@ -190,7 +220,7 @@ class QNetwork(nn.Module):
             self.register_buffer("input_scale", torch.tensor(scale), persistent=False)
             self.register_buffer("input_shift", torch.tensor(shift), persistent=False)
         self.torso, features = build_torso(cfg, obs_shape, pack)
-        linear = _linear(cfg.noisy, cfg.noisy_sigma0, pack)
+        linear = _linear(cfg, pack)
         hidden = list(cfg.hidden_sizes)
         split = cfg.dueling_layout == "streams" and hidden
         shared, stream = ([features, *hidden[:-1]], hidden[-1:]) if split else ([features, *hidden], [])
@@ -207,10 +237,19 @@ class QNetwork(nn.Module):
         self.register_buffer("support", support)  # a None buffer is not in the state dict
         self._output = HEAD_OUTPUTS[cfg.head]
         self.noisy_layers = [m for m in self.modules() if isinstance(m, NOISY_LAYERS)]
+        self.noise_each_step = cfg.noise_draw == "per_step"
 
     def reset_noise(self, generator: torch.Generator) -> None:
-        """New noise for the noisy layers; a no-op (no draw) for a network without them."""
-        reset_noise(self.noisy_layers, generator)
+        """New noise for the noisy layers; a no-op (no draw) for a network without them, and for
+        one whose noise is drawn once (`fix_noise`)."""
+        if self.noise_each_step:
+            reset_noise(self.noisy_layers, generator)
+
+    def fix_noise(self, seed: int) -> None:
+        """network.noise_draw per_run / fixed: the noise drawn once (`set_constant_noise`); a
+        no-op for per_step noise, which `reset_noise` draws."""
+        if not self.noise_each_step:
+            set_constant_noise(self.noisy_layers, seed)
 
     def features(self, obs: torch.Tensor) -> torch.Tensor:
         """[B, *obs_shape] -> [B, F]: the input scaled and normalized, through the torso and the

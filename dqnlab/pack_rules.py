@@ -33,8 +33,19 @@ def pack_key(cfg: Config, step: int = 0) -> str:
     return json.dumps([seedless(cfg), step], sort_keys=True, default=str)
 
 
+def trains_alone(cfg: Config) -> str | None:
+    """Why a run of this config cannot share a pack with any other (None if it can): in Dopamine's
+    iterations (run.iteration_steps) a run ends with an episode, so runs of a pack would end at
+    different steps."""
+    if cfg.run.iteration_steps is not None:
+        return "a run in Dopamine's iterations (run.iteration_steps) ends with its own last episode"
+    return None
+
+
 def pack_mismatch(configs: Sequence[Config]) -> str | None:
     """Why runs with these configs cannot share a pack (None if they can)."""
+    if len(configs) > 1 and (why := trains_alone(configs[0])) is not None:
+        return f"these runs train alone: {why}"
     first = seedless(configs[0])
     for cfg in configs[1:]:
         other = seedless(cfg)

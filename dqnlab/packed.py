@@ -88,7 +88,7 @@ class PackedLearner:
     def _reset_noise(self, net: QNetwork, runs: list[int]) -> None:
         """New noise in `net`'s noisy layers for `runs`, each from its run's generator: the values
         that run's network would draw alone (`networks.reset_noise`), in the same order."""
-        if not net.noisy_layers or not runs:
+        if not (net.noisy_layers and net.noise_each_step) or not runs:
             return
         total = sum(self.noise_sizes)
         x = signed_sqrt(torch.stack([
@@ -116,7 +116,7 @@ class PackedLearner:
         if not greedy:
             return random_actions
         self._reset_noise(self.online, greedy)  # a run whose every action is random draws none
-        self.synced = self.synced and not self.online.noisy_layers
+        self.synced = self.synced and not (self.online.noisy_layers and self.online.noise_each_step)
         with torch.no_grad():
             q = self.online(torch.as_tensor(np.stack(obs), device=self.device)).q_values
         best = q.argmax(-1).cpu().numpy()
@@ -140,7 +140,7 @@ class PackedLearner:
         self._reset_noise(self.target, runs)
         tb = self._stack_batches(batches)
         out = self.loss_fn(self.online, self.target, tb)
-        loss = losses.weighted_mean(out.per_sample, tb.weights)  # [K]
+        loss = losses.weighted_mean(out.per_sample, tb.weights if self.cfg.replay.importance_weights else None)  # [K]
         self.optimizer.zero_grad(set_to_none=True)
         loss.sum().backward()  # the runs share no parameter: each gets its own loss's gradient
         if self.cfg.agent.max_grad_norm is not None:

@@ -108,9 +108,10 @@ class PackedNoisyLinear(nn.Module):
 
     FACTORIZED_MAX_ROWS = 4
 
-    def __init__(self, pack: int, in_features: int, out_features: int) -> None:
+    def __init__(self, pack: int, in_features: int, out_features: int, *, noisy_in_eval: bool = False) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
+        self.noisy_in_eval = noisy_in_eval  # as NoisyLinear's
         self.weight_mu = nn.Parameter(torch.zeros(pack, out_features, in_features))
         self.bias_mu = nn.Parameter(torch.zeros(pack, out_features))
         self.weight_sigma = nn.Parameter(torch.zeros(pack, out_features, in_features))
@@ -119,7 +120,7 @@ class PackedNoisyLinear(nn.Module):
         self.register_buffer("eps_out", torch.zeros(pack, out_features))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training:
+        if not (self.training or self.noisy_in_eval):
             return packed_affine(x, self.weight_mu, self.bias_mu)
         bias = torch.addcmul(self.bias_mu, self.bias_sigma, self.eps_out)
         k = self.weight_mu.shape[0]

@@ -27,13 +27,14 @@ from typing import Any
 
 from dqnlab import components as comps
 from dqnlab import protocols
-from dqnlab.architecture import DUELING_LAYOUTS, HEADS, INITS, TORSOS
+from dqnlab.architecture import DUELING_LAYOUTS, HEADS, INITS, NOISE_DRAWS, TORSOS
 from dqnlab.config import Config, apply_settings, replace_path
 from dqnlab.envs import env_family
 from dqnlab.envs.vector import BACKENDS, check_ale_backend
 from dqnlab.errors import ConfigError
 from dqnlab.losses import LOSSES
 from dqnlab.realized_values import tail_steps
+from dqnlab.replay_modes import SCALAR_PRIORITIES, TIMEOUTS
 
 PRESETS: dict[str, dict[str, Any]] = {
     "atari": {
@@ -178,6 +179,14 @@ def validate(cfg: Config) -> None:
         (len(net.input_low) == len(net.input_high) and all(h > lo for lo, h in zip(net.input_low, net.input_high)),
          "network.input_low and input_high need the same length and high > low in every feature"),
         (net.noisy_sigma0 >= 0, "network.noisy_sigma0 must be >= 0"),
+        (net.noise_draw in NOISE_DRAWS,
+         f"unknown network.noise_draw {net.noise_draw!r}; choose from {', '.join(NOISE_DRAWS)}"),
+        (cfg.replay.timeout in TIMEOUTS,
+         f"unknown replay.timeout {cfg.replay.timeout!r}; choose from {', '.join(TIMEOUTS)}"),
+        (cfg.replay.timeout != "next_episode" or cfg.env.frame_stack == 1,
+         "replay.timeout=next_episode needs env.frame_stack = 1 (stacked frames pad each reset)"),
+        (cfg.replay.scalar_priority in SCALAR_PRIORITIES,
+         f"unknown replay.scalar_priority {cfg.replay.scalar_priority!r}; choose from {', '.join(SCALAR_PRIORITIES)}"),
         (cfg.protocol in (*protocols.PROTOCOLS, "none"),
          f"unknown protocol {cfg.protocol!r}; choose from {', '.join(protocols.PROTOCOLS)}"),
         (cfg.replay.n_step >= 1, "replay.n_step must be >= 1"),
@@ -200,6 +209,10 @@ def validate(cfg: Config) -> None:
         (cfg.eval.value_tail_steps is not None and cfg.eval.value_tail_steps >= 0,
          "eval.value_tail_steps must be >= 0"),
         (cfg.run.log_period_steps >= 1, "run.log_period_steps must be >= 1"),
+        (cfg.run.iteration_steps is None or (cfg.run.iteration_steps >= 1 and cfg.total_steps % cfg.run.iteration_steps == 0),
+         f"run.iteration_steps must be >= 1 and divide the budget ({cfg.total_steps} steps), got {cfg.run.iteration_steps}"),
+        (cfg.run.iteration_steps is None or cfg.env.num_envs == 1,
+         "run.iteration_steps (Dopamine's iterations of whole episodes) needs env.num_envs = 1"),
         (cfg.run.checkpoint_period_steps >= 0, "run.checkpoint_period_steps must be >= 0"),
         (cfg.env.frame_stack >= 1 and cfg.env.frame_skip >= 1, "frame_stack and frame_skip must be >= 1"),
         (cfg.env.num_envs >= 1, "env.num_envs must be >= 1"),

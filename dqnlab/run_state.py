@@ -35,6 +35,10 @@ class Counters:
     episode_length: list[int] = field(default_factory=lambda: [0])
     wall_time_s: float = 0.0
     evals: int = 0
+    iterations: int = 0
+    """Dopamine iterations completed (run.iteration_steps; 0 otherwise)."""
+    iteration_start: int = 0
+    """The step the current Dopamine iteration began at."""
     eval_due: bool = False
     """An evaluation is due at `step` and not yet written: set when it falls due, cleared when its
     row is written; a run stopped during it evaluates again first when it resumes."""
@@ -72,6 +76,7 @@ class Run:
             stack=cfg.env.frame_stack, n_step=cfg.replay.n_step, gamma=cfg.agent.gamma,
             prioritized=cfg.replay.prioritized, alpha=cfg.replay.priority_exponent,
             priority_eps=cfg.replay.priority_eps, num_streams=n, seed=cfg.seed + 2,
+            timeout=cfg.replay.timeout,
         )
         for i, obs in enumerate(self.obs):
             self.replay.start_episode(i, obs)

@@ -59,3 +59,17 @@ def test_sort_order_is_rainbow_leave_one_out_add_dqn_then_others():
 
 def test_run_rel_dir():
     assert c.run_rel_dir("MinAtar/Breakout-v1", "rainbow", 3) == "MinAtar-Breakout-v1/rainbow/seed_3"
+
+
+def test_compat_switches_are_the_configs_defaults_and_named_when_on():
+    from dqnlab.config import Config, get_path, to_dict
+
+    default = Config()
+    for key, off in c.COMPAT_SWITCHES.items():
+        assert get_path(default, key) == off, key
+    assert c.compat_switches_on(to_dict(default)) == ""
+    assert c.compat_switches_on({}) == ""  # an older config.json lacks the keys: off
+    on = to_dict(default)
+    on["network"]["noise_draw"], on["replay"]["importance_weights"], on["run"]["iteration_steps"] = "fixed", False, 1000
+    assert c.compat_switches_on(on) == (
+        "network.noise_draw=fixed, replay.importance_weights=false, run.iteration_steps=1000")

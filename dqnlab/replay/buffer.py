@@ -13,6 +13,12 @@ invalidates p itself and p+1 .. p+S-1, whose stacks would now reach into overwri
 
 Several env copies write to separate streams (equal contiguous segments of the ring), so frames of
 one episode stay contiguous.
+
+A time-limit truncation is stored as `timeout` says (`replay_modes.TIMEOUTS`): bootstrapping from
+the final observation (default), as a termination, or, `next_episode`, as Dopamine >= 3.1.9 stores
+it under Revisiting Rainbow's agents: the final observation is never written, so the next slot of
+the stream is the next episode's first observation, and the pending n-step transitions carry over
+into that episode (their rewards and bootstrap states come from its first steps).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from dqnlab.batch import Batch, HostBatch
 from dqnlab.replay.accumulator import NStepAccumulator
 from dqnlab.replay.kernels import ACTIVE, Kernels
 from dqnlab.replay.samplers import PrioritizedSampler, UniformSampler
+from dqnlab.replay_modes import TIMEOUTS
 
 
 class ReplayBuffer:
@@ -40,9 +47,16 @@ class ReplayBuffer:
         priority_eps: float = 1e-6,
         num_streams: int = 1,
         seed: int = 0,
+        timeout: str = "bootstrap",
         kernels: Kernels = ACTIVE,
     ) -> None:
-        self.stack, self.num_streams = stack, num_streams
+        if timeout not in TIMEOUTS:
+            raise ValueError(f"unknown timeout {timeout!r}; choose from {', '.join(TIMEOUTS)}")
+        if timeout == "next_episode" and stack > 1:
+            # The carried-over transitions find their bootstrap state k slots on; a stacked reset
+            # observation writes stack - 1 padding frames in between.
+            raise ValueError("timeout next_episode needs unstacked observations (stack 1)")
+        self.stack, self.num_streams, self.timeout = stack, num_streams, timeout
         self.obs_shape = tuple(obs_shape)
         frame_shape = self.obs_shape[1:] if stack > 1 else self.obs_shape
         if stack > 1 and self.obs_shape[0] != stack:
@@ -65,6 +79,9 @@ class ReplayBuffer:
         self.accumulators = [NStepAccumulator(n_step, gamma) for _ in range(num_streams)]
         self.pos = np.zeros(num_streams, dtype=np.int64)  # next position to write, per stream
         self.current = np.full(num_streams, -1, dtype=np.int64)  # slot of the latest observation
+        # Per stream: the last episode timed out under `next_episode`; its pending n-step
+        # transitions continue into the episode that start_episode begins.
+        self.carry = np.zeros(num_streams, dtype=bool)
         self.filled = np.zeros(num_streams, dtype=np.int64)  # slots written at least once, per stream
         self.rng = np.random.default_rng(seed)
         self.kernels = kernels
@@ -93,7 +110,9 @@ class ReplayBuffer:
             self.current[stream] = self._write(stream, obs[-1])
         else:
             self.current[stream] = self._write(stream, obs)
-        self.accumulators[stream].pending.clear()
+        if not self.carry[stream]:
+            self.accumulators[stream].pending.clear()
+        self.carry[stream] = False
 
     def add(
         self,
@@ -114,7 +133,16 @@ class ReplayBuffer:
         if slot < 0:
             raise RuntimeError("call start_episode before add")
         self.action[slot] = action
-        self.current[stream] = self._write(stream, next_obs[-1] if self.stack > 1 else next_obs)
+        timed_out = truncated and not terminal
+        if timed_out and self.timeout == "terminal":
+            terminal, truncated = True, False
+        if timed_out and self.timeout == "next_episode":
+            # The final observation is not stored: the next episode's first observation takes
+            # the next slot (start_episode), and this step's transition waits for its rewards.
+            self.current[stream], self.carry[stream] = -1, True
+            truncated = False
+        else:
+            self.current[stream] = self._write(stream, next_obs[-1] if self.stack > 1 else next_obs)
         emitted = self.accumulators[stream].add(slot, reward, terminal, truncated)
         for e in emitted:  # usually one; up to n at an episode's end
             self.ret[e.slot], self.discount[e.slot], self.steps[e.slot] = e.ret, e.discount, e.steps
@@ -188,6 +216,7 @@ class ReplayBuffer:
             "accumulators": [a.state_dict() for a in self.accumulators],
             "pos": self.pos.copy(),
             "current": self.current.copy(),
+            "carry": self.carry.copy(),
             "rng": self.rng.bit_generator.state,
         }
 
@@ -201,4 +230,5 @@ class ReplayBuffer:
             acc.load_state_dict(s)
         self.pos[:] = state["pos"]
         self.current[:] = state["current"]
+        self.carry[:] = state.get("carry", False)  # absent in checkpoints older than the field
         self.rng.bit_generator.state = state["rng"]

@@ -22,7 +22,7 @@ from typing import Literal
 
 from dqnlab.config import Config
 from dqnlab.errors import ConfigError
-from dqnlab.pack_rules import pack_key
+from dqnlab.pack_rules import pack_key, trains_alone
 from dqnlab.sweep.grid import Run
 
 AUTO = "auto"
@@ -138,5 +138,7 @@ def form_packs(runs: Sequence[Run], size: int | Callable[[Config], int],
     packs: list[list[str]] = []
     for members in groups.values():
         limit = size(members[0].config) if callable(size) else size
+        if trains_alone(members[0].config) is not None:
+            limit = 1
         packs += balanced([r.rel_dir for r in members], limit)
     return packs

@@ -44,6 +44,20 @@ def test_a_dqn_arm_under_its_own_protocol_is_aggregated_and_named(tmp_path):
                        "baseline, Configs/dqn_*.gin); budget 30k environment steps per run.")
 
 
+def test_compatibility_switches_that_are_on_are_named(tmp_path):
+    """Runs of the ICML figure's protocol: the switches that reproduce RR's code are named."""
+    import json
+
+    run = write_run(tmp_path, variant="rainbow", env="CartPole-v0", total_steps=30_000,
+                    protocol="revisiting_rainbow_icml2021")
+    config = json.loads((run / "config.json").read_text())
+    config |= {"network": {"noise_draw": "fixed"}, "replay": {"timeout": "terminal"}, "run": {"iteration_steps": 1000}}
+    (run / "config.json").write_text(json.dumps(config))
+    f = facts_of(tmp_path)
+    assert f.setup.startswith("Hyperparameters: preset classic, protocol revisiting_rainbow_icml2021 (")
+    assert "with network.noise_draw=fixed, replay.timeout=terminal, run.iteration_steps=1000; budget" in f.setup
+
+
 def test_atari_caption_facts_say_protocol_frames_and_clipping(tmp_path):
     write_run(tmp_path, variant="dqn", env="ALE/Pong-v5", total_steps=50_000_000)
     f = facts_of(tmp_path)
@@ -65,7 +79,7 @@ def test_setup_names_each_arms_preset_when_they_differ():
     runs = pd.DataFrame({
         "variant": ["rainbow", "rainbow-no-per", "dqn"], "env": "CartPole-v1",
         "family": "classic", "preset": ["classic", "classic", "classic_dqn"], "protocol": "none",
-        "total_steps": 30_000, "frame_skip": 1, "gamma": 0.99,
+        "total_steps": 30_000, "frame_skip": 1, "gamma": 0.99, "compat": "",
     })  # fmt: skip
     evals = pd.DataFrame({"episodes": [10.0]})
     setup = captions.facts(runs, evals, 100, 1).setup
