@@ -151,3 +151,48 @@ def test_every_protocol_setting_is_a_config_key_and_components_keep_their_switch
         # A protocol never switches a component on or off: that is the variant's job.
         for table in (*p.families.values(), *p.envs.values()):
             assert not {c.switch for c in components.COMPONENTS} & set(table), p.name
+
+
+# -- the ICML figure's code: RR @ 2d49d68 with Dopamine 3.1.8 ------------------------------------
+
+# What differs from the protocols above, read from RR's gin files and code @ 2d49d68 and Dopamine
+# 3.1.8 (c79261c); the rest of every table is the same (the gin files differ only in these lines).
+ICML_ERA = {
+    "network.noise_draw": "fixed",  # networks_new.py L30-31: normal(PRNGKey(0), shape)
+    "replay.timeout": "terminal",  # Dopamine 3.1.8 end_episode: is_terminal=True
+    "replay.scalar_priority": "loss",  # dqn_agent_new.py L310-313: sqrt(loss + 1e-10)
+    "replay.importance_weights": True,  # applied from 2d49d68 on
+}
+ICML_RAINBOW = {"network.init": "variance_scaling_fan_in"}  # rainbow_<env>.gin L23
+ICML_DQN = {"network.init": "glorot_uniform", "agent.loss": "huber"}  # dqn_<env>.gin L31, L28 (mse_inf False)
+ITERATION = {"CartPole-v0": 1_000, "Acrobot-v1": 1_000, "MountainCar-v0": 1_000, "LunarLander-v3": 4_000,
+             "MinAtar/Breakout-v0": 1_000_000, "MinAtar/Asterix-v0": 1_000_000}
+
+
+@pytest.mark.parametrize("env", _envs())
+def test_the_icml_protocol_is_todays_table_with_the_eras_code(env):
+    today = resolve_config(env, "rainbow")
+    icml = resolve_config(env, "rainbow", protocol="revisiting_rainbow_icml2021")
+    expected = {**ICML_ERA, **ICML_RAINBOW, "run.iteration_steps": ITERATION[env]}
+    differing = {k for k, v in _flat(icml).items() if v != _flat(today)[k]} - {"protocol"}
+    assert differing == {k for k, v in expected.items() if get_path(today, k) != v}
+    for key, value in expected.items():
+        assert get_path(icml, key) == value, key
+
+
+@pytest.mark.parametrize("env", [*(e for e in _envs()), "MinAtar/Asterix-v0"])
+def test_the_icml_dqn_protocol_is_dqn_gin_of_the_era(env):
+    today = resolve_config(env, "dqn", protocol="revisiting_rainbow_dqn")
+    icml = resolve_config(env, "dqn", protocol="revisiting_rainbow_icml2021_dqn")
+    expected = {**ICML_ERA, **ICML_DQN, "run.iteration_steps": ITERATION[env]}
+    differing = {k for k, v in _flat(icml).items() if v != _flat(today)[k]} - {"protocol"}
+    assert differing == {k for k, v in expected.items() if get_path(today, k) != v}
+    for key, value in {**DQN_GIN[env], **expected}.items():
+        assert get_path(icml, key) == value, key
+
+
+def test_the_icml_protocols_say_what_is_inferred():
+    for name in ("revisiting_rainbow_icml2021", "revisiting_rainbow_icml2021_dqn"):
+        p = protocols.get(name)
+        assert p.inferred and any("2d49d68" in line for line in p.inferred)
+        assert any("rainbow-no-c51" in line for line in p.inferred)

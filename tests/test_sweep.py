@@ -84,6 +84,24 @@ def test_shrink_overrides():
     assert runs[0].rel_dir == "Acrobot-v1/dqn/seed_3"
 
 
+def test_a_variation_is_its_own_sweep_with_its_overrides_merged():
+    """An A/B arm: other variants and one switched setting over the definition's overrides."""
+    import dataclasses
+
+    base = dataclasses.replace(small(), overrides={"agent.batch_size": 8}, variations={
+        "loss": {"variants": ("dqn",), "overrides": {"agent.loss": "huber"}},
+        "bad": {"name": "other"},
+    })
+    r = definition.resolve(base, GridOptions(variation="loss"))
+    assert r.name == f"{base.name}-loss" and r.variant_list() == ["dqn"]
+    assert r.overrides == {"agent.batch_size": 8, "agent.loss": "huber"}
+    assert {x.config.agent.loss for x in grid.expand(r)} == {"huber"}
+    with pytest.raises(ConfigError, match="no variation 'nope'"):
+        definition.resolve(base, GridOptions(variation="nope"))
+    with pytest.raises(ConfigError, match="variation bad cannot set name"):
+        definition.resolve(base, GridOptions(variation="bad"))
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"envs": "NoSuchEnv-v0"}, "NoSuchEnv"),
     ({"variants": "rainbow-no-magic"}, "unknown component 'magic'"),

@@ -13,7 +13,11 @@ recorded at the top level of config.json (`protocol`).
 * Classic control and MinAtar (`revisiting_rainbow.py`): `revisiting_rainbow` (default), the
   settings of Obando-Ceron & Castro 2021's rainbow_*.gin, shared by every component subset; and
   `revisiting_rainbow_dqn`, their tuned DQN baseline (dqn_*.gin), which a sweep can give its
-  dqn arm (`Sweep.arm_protocols`), as they and Hessel et al. did.
+  dqn arm (`Sweep.arm_protocols`), as they and Hessel et al. did. Both are RR's code as it stands
+  today, with two of its bugs left out.
+* `revisiting_rainbow_icml2021.py`: `revisiting_rainbow_icml2021` and `..._dqn`, the same two
+  tables as the code that drew RR's published ICML figure had them (its bugs included: constant
+  noise, time-outs stored as terminal, Huber, Dopamine's iterations): what reproduces the figure.
 
 Torch-free: config resolution and sweep planning read it.
 """
@@ -42,6 +46,9 @@ class Protocol:
     rainbow only by X's settings."""
     choices: tuple[str, ...] = ()
     """Where the protocol keeps a setting of ours, not the paper's: what and why, in words."""
+    inferred: tuple[str, ...] = ()
+    """What the protocol takes as the paper's without reading it in the paper's code (which commit
+    drew a figure, which config an arm ran): what and why, in words."""
 
     def settings(self, env_id: str, family: str) -> dict[str, Any]:
         """The protocol's settings for one env: its family's, then the env id's."""
@@ -54,9 +61,10 @@ class Protocol:
 
 
 def _registry() -> dict[str, Protocol]:
-    from dqnlab.protocols import atari, revisiting_rainbow
+    from dqnlab.protocols import atari, revisiting_rainbow, revisiting_rainbow_icml2021
 
-    return {p.name: p for p in (*atari.PROTOCOLS, *revisiting_rainbow.PROTOCOLS)}
+    return {p.name: p for p in (*atari.PROTOCOLS, *revisiting_rainbow.PROTOCOLS,
+                                *revisiting_rainbow_icml2021.PROTOCOLS)}
 
 
 PROTOCOLS: dict[str, Protocol] = _registry()

@@ -40,6 +40,9 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                         "existing --sweep-dir, what a launch would train there; run nothing")
     p.add_argument("--full", action="store_true", help="the definition's full-size (paper) sweep")
     p.add_argument("--subset", default=None, help="a named env subset of the definition, e.g. atari5")
+    p.add_argument("--variation", default=None,
+                   help="a named variation of the definition (an A/B arm: other settings, its own "
+                        "sweep <name>-<variation>), e.g. noise_per_step")
     p.add_argument("--seeds", default=None, help="N: the first N seeds; 0,3: exactly those seeds")
     p.add_argument("--envs", default=None, help="comma list of env ids replacing the definition's")
     p.add_argument("--variants", default=None,
@@ -88,7 +91,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     executor = executors.create(args.executor, executors.ExecutorSettings(
         profile=args.profile, workers=args.workers, wait=args.wait))
     grid_options = GridOptions(
-        full=args.full, subset=args.subset, seeds=args.seeds, envs=args.envs, variants=args.variants,
+        full=args.full, subset=args.subset, variation=args.variation, seeds=args.seeds, envs=args.envs,
+        variants=args.variants,
         steps=args.steps, overrides=parse_set_args(args.overrides),
     )
     result = launch(

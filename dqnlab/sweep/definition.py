@@ -3,10 +3,13 @@
 An experiment file is plain Python holding one module-level `SWEEP = Sweep(...)`: no code runs
 except building that value, so a definition reads like a table and diffs like one. A definition
 describes its default size; `full` names the field replacements that `--full` applies (the
-paper-sized sweep), and `subsets` names smaller env lists (`--subset atari5`).
+paper-sized sweep), `subsets` names smaller env lists (`--subset atari5`), and `variations` names
+other field replacements (`--variation noise_per_step`: an A/B arm that switches one setting, its
+`overrides` merged over the definition's), each its own sweep (`<name>-<variation>`).
 
 `resolve(sweep, GridOptions(...))` applies the command line's changes, in order: `--full`,
-`--subset`, then the shrink overrides (`--seeds`, `--envs`, `--variants`, `--steps`, `--set`). The
+`--subset`, `--variation`, then the shrink overrides (`--seeds`, `--envs`, `--variants`,
+`--steps`, `--set`). The
 result is again a `Sweep` whose `to_dict()` is what the manifest records and compares on relaunch.
 """
 
@@ -62,6 +65,10 @@ class Sweep:
     """Field replacements applied by `--full` (the paper-sized sweep); empty = already full."""
     subsets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Named smaller env lists, selected with `--subset NAME`."""
+    variations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Named field replacements, selected with `--variation NAME` (e.g. an A/B arm that switches
+    one setting on some variants): applied like `full`, except that `overrides` are merged over
+    the definition's; the result is the sweep `<name>-<NAME>` (its own directory)."""
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -77,6 +84,7 @@ class Sweep:
         })
         object.__setattr__(self, "full", dict(self.full))
         object.__setattr__(self, "subsets", {k: tuple(v) for k, v in self.subsets.items()})
+        object.__setattr__(self, "variations", {k: dict(v) for k, v in self.variations.items()})
 
     def seed_list(self) -> list[int]:
         return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
@@ -98,6 +106,15 @@ class Sweep:
             "steps": self.steps,
             "overrides": {k: _jsonable(v) for k, v in sorted(self.overrides.items())},
         }
+
+
+def _fields(sweep: Sweep, what: str, replacements: Mapping[str, Any]) -> dict[str, Any]:
+    """`replacements` checked to name fields of a Sweep (that `what` may replace)."""
+    unknown = set(replacements) - {f.name for f in dataclasses.fields(Sweep)} | (
+        set(replacements) & {"name", "full", "subsets", "variations"})
+    if unknown:
+        raise ConfigError(f"sweep {sweep.name}: {what} cannot set {', '.join(sorted(unknown))}")
+    return dict(replacements)
 
 
 def _jsonable(value: Any) -> Any:
@@ -195,6 +212,8 @@ class GridOptions:
     """Apply the definition's `full` replacements (the paper-sized sweep)."""
     subset: str | None = None
     """A named env subset of the definition."""
+    variation: str | None = None
+    """A named variation of the definition (`Sweep.variations`)."""
     seeds: str | None = None
     """`N`: the first N seeds; `0,3`: exactly those seeds."""
     envs: str | None = None
@@ -214,15 +233,19 @@ def resolve(sweep: Sweep, options: GridOptions | None = None) -> Sweep:
     """Apply `options` to a definition (see GridOptions); validates the result."""
     o = options or GridOptions()
     if o.full and sweep.full:
-        unknown = set(sweep.full) - {f.name for f in dataclasses.fields(Sweep)}
-        if unknown:
-            raise ConfigError(f"sweep {sweep.name}: unknown field(s) in full: {', '.join(sorted(unknown))}")
-        sweep = dataclasses.replace(sweep, **sweep.full)
+        sweep = dataclasses.replace(sweep, **_fields(sweep, "full", sweep.full))
     if o.subset is not None:
         if o.subset not in sweep.subsets:
             names = ", ".join(sweep.subsets) or "none"
             raise ConfigError(f"sweep {sweep.name} has no subset {o.subset!r} (subsets: {names})")
         sweep = dataclasses.replace(sweep, envs=sweep.subsets[o.subset])
+    if o.variation is not None:
+        if o.variation not in sweep.variations:
+            names = ", ".join(sweep.variations) or "none"
+            raise ConfigError(f"sweep {sweep.name} has no variation {o.variation!r} (variations: {names})")
+        changes = _fields(sweep, f"variation {o.variation}", sweep.variations[o.variation])
+        changes["overrides"] = {**sweep.overrides, **changes.get("overrides", {})}
+        sweep = dataclasses.replace(sweep, **changes, name=f"{sweep.name}-{o.variation}")
     changes: dict[str, Any] = {}
     if o.seeds is not None:
         changes["seeds"] = parse_seeds(o.seeds, sweep)
