@@ -84,6 +84,12 @@ RAINBOW_COLOR = "#000000"
 DQN_COLOR = _PALETTE[7]  # grey
 WITHOUT_DOUBLE_COLOR, WITH_DOUBLE_COLOR = _PALETTE[1], _PALETTE[0]
 """van Hasselt et al.'s overestimation figure: orange without double Q-learning, blue with."""
+BEYOND_COLORS: dict[str, str] = {
+    "dqn+qr": _PALETTE[5], "dqn+iqn": _PALETTE[6],
+    "dqn+iqn+munchausen": sns.color_palette("dark").as_hex()[6], "dqn+munchausen": sns.color_palette("dark").as_hex()[5],
+}
+"""Revisiting Rainbow's agents beyond Rainbow (QR-DQN brown, IQN pink, M-IQN a darker pink,
+M-DQN a darker brown): the hues the six leave free."""
 _OTHER_COLORS = sns.color_palette("deep", 10).as_hex()
 """Combinations of two or more components (dqn+X+Y...) and names outside the grammar."""
 
@@ -97,6 +103,8 @@ def variant_color(variant: str) -> str:
         return RAINBOW_COLOR
     if variant == DQN:
         return DQN_COLOR
+    if variant in BEYOND_COLORS:
+        return BEYOND_COLORS[variant]
     removed = removed_component(variant)
     if removed is not None:
         return COMPONENT_COLORS[removed]

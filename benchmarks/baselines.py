@@ -236,7 +236,7 @@ def bare_train_loop(cfg: Any, device: torch.device, steps: int) -> LoopResult:
     obs = to_obs(env.reset(seed=cfg.seed)[0])
     num_actions = int(env.action_space.n)
     torch.manual_seed(cfg.seed)
-    online = QNetwork(cfg.network, obs.shape, num_actions).to(device)
+    online = QNetwork(cfg, obs.shape, num_actions).to(device)
     target = copy.deepcopy(online)
     for p in target.parameters():
         p.requires_grad_(False)

@@ -40,7 +40,8 @@ def subnormal_share(trainer: Any) -> float:
     """Fraction of Adam's first-moment entries that are subnormal (read with flushing off)."""
     tiny = torch.finfo(torch.float32).tiny
     sub = total = 0
-    for state in trainer.agent.optimizer.state.values():
+    (run,) = trainer.runs
+    for state in run.agent.optimizer.state.values():
         m = state["exp_avg"]
         sub += int(((m != 0) & (m.abs() < tiny)).sum())
         total += m.numel()
@@ -48,11 +49,12 @@ def subnormal_share(trainer: Any) -> float:
 
 
 def _time_updates(trainer: Any, n: int) -> float:
-    cfg, replay = trainer.cfg, trainer.replay
+    (run,) = trainer.runs
+    cfg, replay = trainer.cfg, run.replay
     t0 = time.perf_counter()
     for _ in range(n):
-        batch = replay.sample(cfg.agent.batch_size, beta_at(cfg, trainer.counters.step), trainer.staging)
-        update = trainer.agent.update(batch)
+        batch = replay.sample(cfg.agent.batch_size, beta_at(cfg, trainer.counters.step), run.staging)
+        update = run.agent.update(batch)
         replay.update_priorities(batch.indices, update.priorities)
     return (time.perf_counter() - t0) / n * 1e3
 
@@ -89,7 +91,7 @@ def bench_results(steps: int) -> list[dict[str, Any]]:
             run_dir = Path(tmp) / f"flush_{flush}"
             trainer = _trainer(run_dir, steps, flush=flush)
             trainer.run()
-            weights = {k: v.detach().clone() for k, v in trainer.agent.online.state_dict().items()}
+            weights = {k: v.detach().clone() for k, v in trainer.runs[0].agent.online.state_dict().items()}
             final[flush] = (weights, _evals(run_dir / "eval.csv"))
     torch.set_flush_denormal(False)
     (w_on, eval_on), (w_off, eval_off) = final[True], final[False]

@@ -139,7 +139,7 @@ BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("replay: sample", ("buffer.py:sample",)),
     ("replay: priorities", ("buffer.py:update_priorities",)),
     ("replay: add", ("buffer.py:add", "buffer.py:start_episode")),
-    ("act", ("agent.py:act", "agent.py:act_one")),
+    ("act", ("agent.py:act",)),
     ("env", ("vector.py:step", "vector.py:reset")),  # the run's env copies (envs/vector.py)
     ("evaluate", ("evaluate.py:evaluate",)),
     ("checkpoint+logs", ("run_state.py:save_checkpoint", "run_log.py:write_progress", "loop.py:_status")),

@@ -1,95 +1,45 @@
 """The agent: a thin stateful shell around networks, an optimizer and a loss function that is
-chosen once, at construction, from the config and the component registry's hooks (no component
-`if` in the hot loop). What depends on noisy layers the network handles itself: resampling their
-noise (a no-op without them) and mean weights in evaluation mode."""
+chosen once, at construction, from the config: the head builds it around its bootstrap or a target
+component's (no component `if` in the hot loop). What depends on noisy layers the network handles
+itself: resampling their noise (a no-op without them, or when it is drawn once) and mean weights
+in evaluation mode. What depends on the head (how Q-values are read, quantile fractions) the
+head's functions do."""
 
 from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 import torch
 
-from dqnlab import bootstrap, components, losses
+from dqnlab import components, heads, losses
 from dqnlab.batch import Batch, TensorBatch
-from dqnlab.components import Bootstrap
 from dqnlab.config import Config
 from dqnlab.grad_clip import clip_grad_norm_
+from dqnlab.heads import LossOutput, TDLoss
 from dqnlab.networks import QNetwork
 from dqnlab.transfer import BatchTransfer
 
-__all__ = ["Agent", "LossOutput", "TensorBatch", "UpdateInfo", "make_loss_fn", "update_target"]
+__all__ = ["Agent", "LossOutput", "TensorBatch", "UpdateInfo", "epsilon_draws", "make_loss_fn", "update_target"]
 
 
-class LossOutput(NamedTuple):
-    per_sample: torch.Tensor  # [B] loss per transition (before importance weighting)
-    priority: torch.Tensor  # [B] new raw priority: |TD error| or the distributional loss
-    q_taken: torch.Tensor  # [B] online Q(s, a) of the replayed actions (for logging)
-
-
-def taken(q: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-    """q[..., a] of each row's action: [..., B, A], [..., B] -> [..., B]."""
-    return q.gather(-1, action[..., None]).squeeze(-1)
-
-
-def scalar_td_loss(
-    online: QNetwork,
-    target: QNetwork,
-    b: TensorBatch,
-    *,
-    bootstrap: Bootstrap,
-    loss_fn: Callable[[torch.Tensor], torch.Tensor],
-    priority_is_loss: bool = False,
-) -> LossOutput:
-    """Regression of the online Q(s, a) on the (n-step) bootstrap target y [B]. The new priority
-    is |TD error|, or the per-sample loss with `priority_is_loss` (replay.scalar_priority)."""
-    q_tm1 = online(b.obs).q_values
-    q_taken = taken(q_tm1, b.action)
-    with torch.no_grad():
-        y = bootstrap(online, target, b)
-    td = y - q_taken
-    per_sample = loss_fn(td)
-    priority = per_sample.detach() if priority_is_loss else td.detach().abs()
-    return LossOutput(per_sample, priority, q_taken.detach())
-
-
-def categorical_td_loss(
-    online: QNetwork,
-    target: QNetwork,
-    b: TensorBatch,
-    *,
-    bootstrap: Bootstrap,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-) -> LossOutput:
-    """C51: cross-entropy between the bootstrap target distribution [B, N] and the online logits."""
-    out = online(b.obs)
-    num_atoms = out.logits.shape[-1]
-    logits_tm1 = out.logits.gather(-2, b.action[..., None, None].expand(*b.action.shape, 1, num_atoms)).squeeze(-2)
-    with torch.no_grad():
-        target_probs = bootstrap(online, target, b)
-    ce = loss_fn(target_probs, logits_tm1)
-    q_taken = taken(out.q_values, b.action)
-    return LossOutput(ce, ce.detach(), q_taken.detach())
-
-
-# The TD loss of each head kind (`architecture.HEADS`).
-TD_LOSSES = {"scalar": scalar_td_loss, "categorical": categorical_td_loss}
-
-
-def make_loss_fn(cfg: Config) -> Callable[[QNetwork, QNetwork, TensorBatch], LossOutput]:
-    """Build the update's loss once from the config: the head kind picks the TD loss and its loss
-    function; the `target` component switched on (double, munchausen), if any, the bootstrap.
-    The only place the components decide the update."""
-    head = cfg.network.head
+def make_loss_fn(cfg: Config) -> TDLoss:
+    """Build the update's loss once from the config: the head (`dqnlab/heads/`) builds its TD loss
+    around a bootstrap, its own textbook one or that of the `target` component switched on (double,
+    munchausen). The only place the components decide the update."""
+    head = heads.of(cfg)
     hook = components.target_hook(cfg)
-    bootstraps = hook(cfg) if hook is not None else bootstrap.TEXTBOOK
-    options = {"priority_is_loss": cfg.replay.scalar_priority == "loss"} if head == "scalar" else {}
-    return functools.partial(
-        TD_LOSSES[head], bootstrap=bootstraps[head], loss_fn=losses.LOSSES[head][cfg.agent.loss], **options
-    )
+    boot = hook(cfg)[head.name] if hook is not None else functools.partial(head.bootstrap, select="target")
+    return head.td_loss(cfg, boot)
+
+
+def epsilon_draws(rng: np.random.Generator, rows: int, epsilon: float, num_actions: int) -> tuple[np.ndarray, np.ndarray]:
+    """A run's epsilon-greedy draws for `rows` observations, in this order: which rows explore,
+    then a random action for every row. [rows] bool, [rows] int. The one definition of a run's
+    exploration draws, alone (`Agent.act`) or in a pack (`PackedLearner.act`)."""
+    return rng.random(rows) < epsilon, rng.integers(0, num_actions, size=rows)
 
 
 @torch.no_grad()
@@ -110,12 +60,16 @@ class UpdateInfo(NamedTuple):
 
 
 class Agent:
+    """One run's networks, optimizer and random streams, and the update its head and components
+    chose at construction (`make_loss_fn`)."""
+
     def __init__(
         self, cfg: Config, obs_shape: tuple[int, ...], num_actions: int, device: torch.device
     ) -> None:
         self.cfg, self.device, self.num_actions = cfg, device, num_actions
+        self.head = heads.of(cfg)
         torch.manual_seed(cfg.seed)
-        self.online = QNetwork(cfg.network, obs_shape, num_actions).to(device)
+        self.online = QNetwork(cfg, obs_shape, num_actions).to(device)
         # Noise drawn once (network.noise_draw per_run / fixed) is shared by the target network.
         self.online.fix_noise(0 if cfg.network.noise_draw == "fixed" else cfg.seed + 1)
         self.target = copy.deepcopy(self.online)
@@ -128,7 +82,12 @@ class Agent:
         )
         self.noise_generator = torch.Generator(device=device)
         self.noise_generator.manual_seed(cfg.seed + 1)
+        # The quantile fractions of an update (implicit quantile head; never drawn otherwise).
+        self.tau_generator = torch.Generator(device=device)
+        self.tau_generator.manual_seed(cfg.seed + 3)
         self.loss_fn = make_loss_fn(cfg)
+        # PER's importance weights multiply the loss unless replay.importance_weights is off.
+        self.weighted = cfg.replay.importance_weights
         self.transfer = BatchTransfer(device)
         self.updates = 0
 
@@ -138,14 +97,15 @@ class Agent:
         return torch.as_tensor(obs, device=self.device)
 
     @torch.no_grad()
-    def q_values(self, obs: np.ndarray, *, evaluation: bool) -> torch.Tensor:
+    def q_values(self, obs: np.ndarray, *, evaluation: bool, rng: np.random.Generator | None = None) -> torch.Tensor:
         """[E, A] Q-values; in evaluation mode noisy layers use their mean weights (no noise),
-        unless their noise is drawn once for the run (network.noise_draw), which they keep."""
+        unless their noise is drawn once for the run (network.noise_draw), which they keep. A head
+        that samples quantile fractions for its Q-values draws them from `rng`."""
         if not evaluation:
-            return self.online(self._obs_tensor(obs)).q_values
+            return self.head.policy_q(self.online, self._obs_tensor(obs), [rng])
         self.online.eval()
         try:
-            return self.online(self._obs_tensor(obs)).q_values
+            return self.head.policy_q(self.online, self._obs_tensor(obs), [rng])
         finally:
             self.online.train()
 
@@ -156,39 +116,31 @@ class Agent:
 
         Q is None when every action was random (the forward pass is skipped then)."""
         num = obs.shape[0]
-        explore = rng.random(num) < epsilon
-        random_actions = rng.integers(0, self.num_actions, size=num)
+        explore, random_actions = epsilon_draws(rng, num, epsilon, self.num_actions)
         if explore.all():
             return random_actions, None
         if not evaluation:
             self.online.reset_noise(self.noise_generator)
-        q = self.q_values(obs, evaluation=evaluation).cpu().numpy()
+        q = self.q_values(obs, evaluation=evaluation, rng=rng).cpu().numpy()
         actions = np.where(explore, random_actions, q.argmax(axis=1))
         return actions, q[np.arange(num), actions]
-
-    def act_one(self, obs: np.ndarray, epsilon: float, rng: np.random.Generator) -> int:
-        """`act(obs[None], ...)` for the training loop's single env, in scalar code: the same two
-        draws from `rng` (numpy's scalar and size-1 draws give the same values), the same action."""
-        explore = rng.random() < epsilon
-        random_action = int(rng.integers(0, self.num_actions))
-        if explore:
-            return random_action
-        self.online.reset_noise(self.noise_generator)
-        with torch.no_grad():
-            return int(self.online(self._obs_tensor(obs[None])).q_values.argmax(1)[0])
 
     # -- learning -------------------------------------------------------------------------------
 
     def to_tensors(self, batch: Batch) -> TensorBatch:
         return self.transfer.to_device(batch)
 
+    def taus(self, rows: int) -> heads.TauSampler:
+        """The quantile fractions of an update of `rows` transitions, from this run's generator."""
+        return lambda n: torch.rand(rows, n, generator=self.tau_generator, device=self.device)
+
     def update(self, batch: Batch) -> UpdateInfo:
         # Fresh noise for both networks each update (a no-op without noisy layers).
         self.online.reset_noise(self.noise_generator)
         self.target.reset_noise(self.noise_generator)
         tb = self.to_tensors(batch)
-        out = self.loss_fn(self.online, self.target, tb)
-        loss = losses.weighted_mean(out.per_sample, tb.weights if self.cfg.replay.importance_weights else None)
+        out = self.loss_fn(self.online, self.target, tb, self.taus(tb.action.shape[0]))
+        loss = losses.weighted_mean(out.per_sample, tb.weights if self.weighted else None)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.cfg.agent.max_grad_norm is not None:
@@ -210,6 +162,7 @@ class Agent:
             "target": self.target.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "noise_generator": self.noise_generator.get_state(),
+            "tau_generator": self.tau_generator.get_state(),
             "updates": self.updates,
         }
 
@@ -218,4 +171,6 @@ class Agent:
         self.target.load_state_dict(state["target"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.noise_generator.set_state(state["noise_generator"])
+        if "tau_generator" in state:  # absent from checkpoints older than the quantile heads
+            self.tau_generator.set_state(state["tau_generator"])
         self.updates = int(state["updates"])

@@ -1,5 +1,5 @@
-"""The parts a Q-network is built from, as data: torsos, initializations, dueling layouts, head
-kinds, and the input normalization's affine map.
+"""The parts a Q-network is built from, as data: torsos, initializations, dueling layouts, noise
+draws, and the input normalization's affine map (the head kinds are modules: `dqnlab/heads/`).
 
 Torch-free on purpose, so config validation and sweep planning read them without importing torch;
 `networks.py` builds the modules from them.
@@ -77,14 +77,6 @@ NOISE_DRAWS: dict[str, str] = {
     "jax.random.normal(PRNGKey(0), shape))",
 }
 """When noisy layers draw their noise, `network.noise_draw`."""
-
-HEADS: dict[str, str] = {
-    "scalar": "one expected return Q(s, a) per action",
-    "categorical": "per action, logits over network.num_atoms atoms on [v_min, v_max]; Q is the mean (C51)",
-}
-"""Head kinds (network.head): what the network outputs per action. Each has its losses in
-`losses.LOSSES` and its textbook bootstrap in `bootstrap.TEXTBOOK`."""
-
 
 def input_affine(low: Sequence[float], high: Sequence[float]) -> tuple[list[float], list[float]]:
     """(scale, shift) with x * scale + shift = 2 (x - low) / (high - low) - 1 per feature: the

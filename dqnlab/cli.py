@@ -136,6 +136,7 @@ def _train(args: argparse.Namespace, cfg, run_dir: Path, resumed: bool) -> int:
 
 def cmd_components(args: argparse.Namespace) -> int:
     from dqnlab.components import COMPONENTS
+    from dqnlab.heads import HEADS
     from dqnlab.protocols import PROTOCOLS
 
     print(f"rainbow = {', '.join(RAINBOW)}; other components are added as +name\n")
@@ -145,6 +146,9 @@ def cmd_components(args: argparse.Namespace) -> int:
             if c.name in p.components:
                 values = ", ".join(f"{k}={v}" for k, v in p.components[c.name].items())
                 print(f"    under protocol {p.name}, it sets: {values}")
+    print("\nheads (network.head; c51, qr and iqn switch theirs on):")
+    for h in HEADS.values():
+        print("\n".join(h.lines()))
     return 0
 
 

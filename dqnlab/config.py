@@ -4,10 +4,10 @@ Every knob is a dataclass field whose `doc` metadata is shown by `dqnlab train -
 part of the names (`*_steps` are agent steps, `*_frames` emulator frames). Nothing is global: a run
 is `Config` + seed, and `config.json` in the run directory is `to_dict(config)`.
 
-`Config` is `CoreConfig` plus one section per registered component that owns config fields of its
-own (e.g. `munchausen.tau`): each component module declares its section, the registry collects
-them, and they are shown, overridden and saved like every other field. A new component with its
-own knobs therefore needs no edit here.
+`Config` is `CoreConfig` plus one section per registered component or head that owns config
+fields of its own (e.g. `munchausen.tau`, `categorical.num_atoms`): each module declares its
+section, the registries collect them, and they are shown, overridden and saved like every other
+field. A new component or head with its own knobs therefore needs no edit here.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dqnlab import components
+from dqnlab import components, heads
 from dqnlab.errors import ConfigError
 from dqnlab.knobs import knob  # noqa: F401 - re-exported: the config's field helper
 
@@ -87,12 +87,10 @@ class NetworkConfig:
         "draw with one key (docs/fidelity.md)"
     )
     head: str = knob(
-        "scalar", "head kind: scalar (one Q-value per action) | categorical (a distribution over "
-        "num_atoms atoms on [v_min, v_max] per action, Q its mean; set by c51)"
+        "scalar", "head kind (dqnlab/heads/): scalar (one Q-value per action) | categorical (c51) "
+        "| quantile (qr) | implicit_quantile (iqn); each distributional head's own settings are "
+        "its section (categorical.*, quantile.*, implicit_quantile.*)"
     )
-    num_atoms: int = knob(1, "atoms of the return distribution: 1 for a scalar head (C51 uses 51)")
-    v_min: float = knob(-10.0, "lowest atom of the categorical support")
-    v_max: float = knob(10.0, "highest atom of the categorical support")
 
 
 @dataclass(frozen=True)
@@ -192,7 +190,8 @@ class CoreConfig:
     protocol: str = knob(
         "none", "the named protocol whose settings the config took (dqnlab/protocols/): "
         "machado2018 | nature2015 (Atari), revisiting_rainbow | revisiting_rainbow_dqn | "
-        "revisiting_rainbow_icml2021 | revisiting_rainbow_icml2021_dqn (classic control, MinAtar)"
+        "revisiting_rainbow_icml2021 | revisiting_rainbow_icml2021_dqn | revisiting_rainbow_qrdqn | "
+        "revisiting_rainbow_iqn (classic control, MinAtar)"
     )
     seed: int = knob(0, "seed of every random number generator of the run")
     total_steps: int = knob(30_000, "training budget in agent steps")
@@ -210,11 +209,12 @@ class CoreConfig:
 
 
 def _with_component_sections(core: type) -> type:
-    """`core` plus a field `<name>` per component that declares its own config section."""
-    sections = [(name, section, field(default_factory=section)) for name, section in components.config_sections()]
+    """`core` plus a field `<name>` per component and head that declares its own config section."""
+    owned = [*components.config_sections(), *heads.config_sections()]
+    sections = [(name, section, field(default_factory=section)) for name, section in owned]
     cls = dataclasses.make_dataclass(
         "Config", sections, bases=(core,), frozen=True,
-        namespace={"__doc__": "A run's full config: CoreConfig and the components' own sections."},
+        namespace={"__doc__": "A run's full config: CoreConfig and the components' and heads' own sections."},
     )
     cls.__module__ = __name__  # so pickle (sweep workers, SLURM jobs) finds it as dqnlab.config.Config
     return cls

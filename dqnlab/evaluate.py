@@ -70,7 +70,7 @@ def evaluate(
             budget -= len(live)
         actions, q = agent.act(np.stack([obs[i] for i in live]), cfg.eval.epsilon, rng, evaluation=True)
         if q is None:  # every action random: Q is still needed for the overestimation measure
-            q_all = agent.q_values(np.stack([obs[i] for i in live]), evaluation=True).cpu().numpy()
+            q_all = agent.q_values(np.stack([obs[i] for i in live]), evaluation=True, rng=rng).cpu().numpy()
             q = q_all[np.arange(len(live)), actions]
         still = []
         for j, i in enumerate(live):

@@ -1,7 +1,8 @@
 """The training loop: act, store, learn, evaluate, record, checkpoint, for a pack of K >= 1 runs.
 
-A single run is a pack of one, trained through its own `Agent`; K > 1 runs that differ only by
-seed train in lockstep through a `packed.PackedLearner`. Each run's own state (envs, replay, agent,
+A single run is a pack of one; K > 1 runs that differ only by seed train in lockstep. The loop
+talks to one `learner.Learner` for all of them (`learner_for`: around the run's own `Agent`
+alone, a `packed.PackedLearner` for a pack). Each run's own state (envs, replay, agent,
 RNGs, counters, logs) is a `run_state.Run`, with its own run directory and checkpoints; the loop is
 separate from what a run writes about itself (`run_log.py`), from the schedules (`schedules.py`)
 and from checkpoint files (`checkpoint.py`); every stateful part has `state_dict()` /
@@ -21,10 +22,10 @@ import numpy as np
 import torch
 
 from dqnlab import checkpoint, host_memory, rundir
+from dqnlab.learner import Learner, learner_class, learner_for
 from dqnlab.pack_rules import pack_mismatch
-from dqnlab.packed import PackedLearner
 from dqnlab.progress import ProgressLine
-from dqnlab.run_state import Run
+from dqnlab.run_state import Counters, Run
 from dqnlab.schedules import beta_at, epsilon_at
 
 __all__ = ["Diverged", "Trainer"]
@@ -38,15 +39,10 @@ class Diverged(RuntimeError):
         self.run_dir = run_dir
 
 
-def _first(name: str) -> property:
-    return property(lambda self: getattr(self.runs[0], name),
-                    doc=f"The run's `{name}` (for a pack, its first run's).")
-
-
 class Trainer:
-    """Trains a pack of K >= 1 runs in lockstep: K = 1 through the run's Agent, K > 1 through a
-    PackedLearner (one forward for acting, one update for all K). The runs' step counters,
-    schedules, evaluations and checkpoints move together."""
+    """Trains a pack of K >= 1 runs in lockstep through one `learner.Learner` (alone for K = 1,
+    packed for more: one forward for acting, one update for all K); the loop never asks which. The
+    runs' step counters, schedules, evaluations and checkpoints move together."""
 
     def __init__(self, run_dirs: Path | str | Sequence[Path | str], *, device: str = "cpu",
                  progress: bool | None = None) -> None:
@@ -56,55 +52,52 @@ class Trainer:
         configs = [rundir.read_config(d) for d in dirs]
         if (why := pack_mismatch(configs)) is not None:
             raise ValueError(why)
-        # One live progress line per process: a run's own, or for a pack one over all its runs
-        # (whose own lines track without showing). A pack stacks its runs' batches itself, so only
-        # a run trained alone gets a (CUDA) staging buffer.
-        alone = len(dirs) == 1
-        self.runs = [Run(d, device=device, progress=progress if alone else False, staging=alone) for d in dirs]
+        # A run alone stages its own batches (a pinned buffer on CUDA); a pack stacks them. One
+        # live progress line per process: a run's own, or one over a pack's runs (theirs track
+        # without showing).
+        staging = learner_class(len(dirs)).stages_batches
+        show = progress if len(dirs) == 1 else False
+        self.runs = [Run(d, device=device, progress=show, staging=staging) for d in dirs]
         self.cfg = self.runs[0].cfg
-        self.display = (self.runs[0].line if alone else
-                        ProgressLine(self.cfg.total_steps, enabled=progress, runs=[r.line for r in self.runs]))
-        # Built by run() from the agents as restored: stacking copies every network and Adam state.
-        self.packed: PackedLearner | None = None
+        self.display = ProgressLine.over([r.line for r in self.runs], self.cfg.total_steps, enabled=progress)
+        # Built by run() from the agents as restored (a pack stacks every network and Adam state).
+        self.learner: Learner | None = None
 
-    run_dir, counters, agent, envs, replay, obs = (_first(n) for n in ("run_dir", "counters", "agent", "envs", "replay", "obs"))
-    line, log, staging, rng = (_first(n) for n in ("line", "log", "staging", "rng"))
+    @property
+    def counters(self) -> Counters:
+        """The pack's clock: every run's counters step together (its first run's)."""
+        return self.runs[0].counters
+
+    @property
+    def line(self) -> ProgressLine:
+        """The live progress line (should_stop callbacks read its latest evaluation)."""
+        return self.display
 
     # -- state ----------------------------------------------------------------------------------
 
-    def state_dict(self) -> dict:
-        """A single run's full state (what its checkpoint holds)."""
-        (run,) = self.runs
-        return run.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        (run,) = self.runs
-        run.load_state_dict(state)
-
     def restore(self) -> bool:
-        """Load every run's newest checkpoint; for a pack, the newest step all its runs have (a
-        crash between their writes leaves some a step ahead). False if no run had one."""
-        if len(self.runs) == 1:
-            return self.runs[0].restore()
-        listed = [set(checkpoint.steps(r.checkpoint_dir)) for r in self.runs]
-        if not any(listed):
-            for r in self.runs:
-                r.restore()
+        """Load every run's newest readable checkpoint; runs of a pack left at different steps (a
+        crash between their writes) go back to the newest step they all have. False if no run had
+        a checkpoint (every run starts over)."""
+        found = [r.restore() for r in self.runs]
+        if not any(found):
             return False
+        if all(found) and len({r.counters.step for r in self.runs}) == 1:
+            return True
+        listed = [set(checkpoint.steps(r.checkpoint_dir)) for r in self.runs]
         common = set.intersection(*listed)
         if not common:
             at = ", ".join(f"{r.run_dir} at {sorted(s) or 'none'}" for r, s in zip(self.runs, listed))
             raise ValueError(f"runs in a pack must resume from the same step; checkpoints: {at}")
         step = max(common)
         for r in self.runs:
-            if not r.restore(at_most=step) or r.counters.step != step:
+            if r.counters.step != step and (not r.restore(at_most=step) or r.counters.step != step):
                 raise ValueError(f"{r.run_dir}: no readable checkpoint at step {step}, where the "
                                  "pack resumes; train it alone")
         return True
 
     def _save_checkpoints(self) -> None:
-        if self.packed is not None:
-            self.packed.sync_agents()
+        self.learner.sync()
         for r in self.runs:
             r.save_checkpoint()
 
@@ -115,25 +108,14 @@ class Trainer:
             r.status(state, **extra)
 
     def _act(self, epsilon: float) -> list[list[int]]:
-        """Every run's actions for its env copies."""
-        if self.packed is not None:
-            acts = self.packed.act([np.stack(r.obs) for r in self.runs], epsilon, [r.rng for r in self.runs])
-            return [a.tolist() for a in acts]
-        (r,) = self.runs
-        if len(r.obs) == 1:
-            return [[r.agent.act_one(r.obs[0], epsilon, r.rng)]]
-        return [r.agent.act(np.stack(r.obs), epsilon, r.rng)[0].tolist()]  # one forward, every env copy
+        """Every run's actions for its env copies (one forward over all of them)."""
+        acts = self.learner.act([np.stack(r.obs) for r in self.runs], epsilon, [r.rng for r in self.runs])
+        return [a.tolist() for a in acts]
 
     def _update(self, step: int) -> None:
         size, beta = self.cfg.agent.batch_size, beta_at(self.cfg, step)
-        if self.packed is None:
-            (r,) = self.runs
-            batches = [r.replay.sample(size, beta, r.staging)]
-            infos = [r.agent.update(batches[0])]
-        else:
-            batches = [r.replay.sample(size, beta, None) for r in self.runs]
-            infos = self.packed.update(batches)
-        for r, batch, upd in zip(self.runs, batches, infos):
+        batches = [r.replay.sample(size, beta, r.staging) for r in self.runs]
+        for r, batch, upd in zip(self.runs, batches, self.learner.update(batches)):
             if not math.isfinite(upd.loss):
                 raise Diverged(f"loss became {upd.loss} at step {step}", r.run_dir)
             r.replay.update_priorities(batch.indices, upd.priorities)
@@ -162,12 +144,6 @@ class Trainer:
         c.iteration_start = c.step
         return True
 
-    def _update_target(self) -> None:
-        if self.packed is not None:
-            self.packed.update_target()
-        else:
-            self.runs[0].agent.update_target()
-
     def _boundary(self, should_stop: Callable[[], bool], epsilon: float) -> bool:
         """After a step: the evaluations due, the progress lines, the checkpoints, the stop check.
         Returns True if the runs stop here; they have saved a checkpoint at this step first. Each
@@ -182,8 +158,8 @@ class Trainer:
             return should_stop()
 
         due = [r for r in self.runs if r.counters.eval_due]
-        if due and self.packed is not None:
-            self.packed.sync_agents()  # each run evaluates through its own agent
+        if due:
+            self.learner.sync()  # each run evaluates through its own agent
         for r in due:
             if not r.evaluate(poll):
                 self._save_checkpoints()  # eval_due stays set: the resumed run evaluates first
@@ -212,8 +188,7 @@ class Trainer:
         host_memory.retain_freed_memory()  # no page faults on each update's temporaries
         a_cfg = cfg.agent
         n = cfg.env.num_envs
-        if len(runs) > 1:
-            self.packed = PackedLearner([r.agent for r in runs])
+        self.learner = learner_for([r.agent for r in runs])
         self._status("running")
         # A stop asked while the runs were being loaded: their checkpoints are still the latest state.
         if should_stop():
@@ -239,7 +214,7 @@ class Trainer:
                 if s >= a_cfg.min_replay_steps and s % a_cfg.update_period_steps == 0:
                     self._update(s)
                 if s % a_cfg.target_update_period_steps == 0:
-                    self._update_target()
+                    self.learner.update_target()
 
             now = time.perf_counter()
             for r in runs:

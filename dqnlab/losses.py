@@ -1,14 +1,13 @@
 """Per-sample losses as pure functions. The learner weights and averages them (PER importance
 weights multiply the per-sample values before the mean), so every function here returns [B].
 
-`LOSSES` is the registry of losses per head kind (`agent.loss` must name one of its head's).
-The functions use tensor methods only, so this module (and the registry that config validation
-reads) imports without torch.
+Each head (`dqnlab/heads/`) names the ones it takes (`agent.loss`). The functions use tensor
+methods only, so this module (and the head registry that config validation reads) imports
+without torch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -36,6 +35,32 @@ def categorical_cross_entropy(target_probs: torch.Tensor, logits: torch.Tensor) 
     return -(target_probs * logits.log_softmax(dim=-1)).sum(dim=-1)
 
 
+def quantile_huber(
+    dist_tm1: torch.Tensor, tau: torch.Tensor, target: torch.Tensor, kappa: float = 1.0,
+    *, divide_by_kappa: bool = True,
+) -> torch.Tensor:
+    """The quantile Huber loss of QR-DQN and IQN, as Dopamine and Revisiting Rainbow take it: for
+    the online quantile values theta_i at fractions tau_i and the target values T_j, with
+    u_ij = T_j - theta_i,
+
+        rho_ij = |tau_i - 1{u_ij < 0}| * L_kappa(u_ij) [/ kappa],   loss = sum_i mean_j rho_ij,
+
+    L_kappa the Huber loss with threshold kappa (0.5 u^2 for |u| <= kappa, kappa (|u| - kappa/2)
+    beyond). IQN divides by kappa (Dabney et al. 2018b, eq. 3), QR-DQN does not (2018a, eq. 10):
+    the two agree at kappa = 1. kappa = 0 is the quantile regression (L1) loss of both papers,
+    rho_ij = |tau_i - 1{u_ij < 0}| |u_ij|. Shapes: dist_tm1 [B, N], tau [B, N] (or [N], shared),
+    target [B, N'] (no gradient is taken through it) -> [B].
+    """
+    assert dist_tm1.shape[:-1] == target.shape[:-1], (dist_tm1.shape, target.shape)
+    u = target[..., None, :] - dist_tm1[..., :, None]  # [B, N, N']
+    weight = (tau[..., :, None] - (u < 0).to(u.dtype)).abs()
+    if kappa == 0:
+        rho = weight * u.abs()
+    else:
+        rho = weight * huber(u, kappa) / (kappa if divide_by_kappa else 1.0)
+    return rho.mean(dim=-1).sum(dim=-1)
+
+
 def weighted_mean(per_sample: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
     """Mean of per-sample losses, each scaled by its importance weight when given. [B], [B] -> [];
     a pack's [K, B] -> [K], one loss per run."""
@@ -43,13 +68,3 @@ def weighted_mean(per_sample: torch.Tensor, weights: torch.Tensor | None) -> tor
         return per_sample.mean(dim=-1)
     assert weights.shape == per_sample.shape
     return (weights * per_sample).mean(dim=-1)
-
-
-SCALAR_LOSSES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"huber": huber, "mse": squared}
-"""Losses of TD errors y - Q(s, a) [B] -> [B], for scalar heads."""
-CATEGORICAL_LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "cross_entropy": categorical_cross_entropy,
-}
-"""Losses of (target distribution [B, N], logits [B, N]) -> [B], for categorical heads."""
-LOSSES: dict[str, dict[str, Callable]] = {"scalar": SCALAR_LOSSES, "categorical": CATEGORICAL_LOSSES}
-"""The losses each head kind takes, by `agent.loss` name."""

@@ -1,29 +1,23 @@
-"""Q-networks: an optional input normalization, a torso (MLP, MinAtar conv, Nature CNN) and a head
-(plain or dueling, scalar or categorical, linear or noisy). One `QNetwork` class composes them from
-the config (the parts are data in `architecture.py`); the variants differ only in which parts are
+"""Q-networks: an optional input normalization, a torso (MLP, MinAtar conv, Nature CNN), action
+streams (plain or dueling, linear or noisy) and a head (`dqnlab/heads/`: scalar, categorical,
+quantile, implicit quantile). One `QNetwork` class composes them from the config (the parts are
+data in `architecture.py` and the head modules); the variants differ only in which parts are
 plugged in.
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dqnlab import jax_random
+from dqnlab import heads, jax_random
 from dqnlab.architecture import TORSOS, input_affine
-from dqnlab.config import NetworkConfig
+from dqnlab.config import Config, NetworkConfig
+from dqnlab.heads import QOutput
 from dqnlab.packed_layers import PackedConv2d, PackedLinear, PackedNoisyLinear
-
-
-class QOutput(NamedTuple):
-    q_values: torch.Tensor
-    """[B, A] expected returns (the distribution's mean for categorical heads)."""
-    logits: torch.Tensor | None
-    """[B, A, N] atom logits for categorical heads, None for scalar heads."""
 
 
 class NoisyLinear(nn.Module):
@@ -176,68 +170,59 @@ def init_plain_layers(module: nn.Module, scheme: str) -> None:
                 nn.init.zeros_(m.bias)
 
 
-def _scalar_output(out: torch.Tensor, support: torch.Tensor | None) -> QOutput:
-    return QOutput(out.squeeze(-1), None)
-
-
-def _categorical_output(out: torch.Tensor, support: torch.Tensor | None) -> QOutput:
-    q = (F.softmax(out, dim=-1) * support).sum(dim=-1)
-    return QOutput(q, out)
-
-
-# What each head kind (`architecture.HEADS`) returns from the [B, A, atoms] head output.
-HEAD_OUTPUTS = {"scalar": _scalar_output, "categorical": _categorical_output}
-
-
 class QNetwork(nn.Module):
-    """Input normalization (when network.input_low/high are set), torso, hidden layers, head. A
-    scalar head has one output per action, a categorical head num_atoms logits per action.
+    """Input normalization (when network.input_low/high are set), torso, hidden layers, head.
+
+    The head (`dqnlab/heads/`, `network.head`) sets how many values the last layer has per action
+    (one, categorical.num_atoms logits, quantile.num_quantiles quantiles, or one per quantile
+    fraction), how they become Q-values, and, for an implicit quantile head, an embedding of the
+    fractions `taus` [.., B, n] multiplied into the features before the action streams.
 
     Dueling (`architecture.DUELING_LAYOUTS`): `streams` duplicates the last hidden layer into a
     value and an advantage stream (Wang et al.; for the Nature CNN their two 512-unit streams);
     `heads` shares every hidden layer and adds a linear value head beside the advantage head
     (Revisiting Rainbow), so a dueling arm and its no-dueling twin share the whole torso. Without
-    dueling both layouts are the same network.
+    dueling both layouts are the same network. Advantages are centred over actions, per atom,
+    quantile or fraction.
 
     With `pack=K` it is K such networks in one (`packed_layers.py`), for inputs [K, B, *obs_shape];
     only the layers differ, the composition below is the same code."""
 
-    def __init__(self, cfg: NetworkConfig, obs_shape: tuple[int, ...], num_actions: int,
+    def __init__(self, cfg: Config, obs_shape: tuple[int, ...], num_actions: int,
                  pack: int | None = None) -> None:
         super().__init__()
+        net = cfg.network
         self.cfg, self.obs_shape, self.pack = cfg, tuple(obs_shape), pack
-        if cfg.head == "scalar" and cfg.num_atoms != 1:
-            raise ValueError(f"a scalar head has one output per action, not num_atoms={cfg.num_atoms}")
-        self.num_actions, self.num_atoms, self.dueling = num_actions, cfg.num_atoms, cfg.dueling
-        self.scale_obs = TORSOS[cfg.torso].obs_scale
-        self.normalize = bool(cfg.input_low)
+        head = heads.of(cfg)
+        self.num_actions, self.width, self.dueling = num_actions, head.width(cfg), net.dueling
+        self.scale_obs = TORSOS[net.torso].obs_scale
+        self.normalize = bool(net.input_low)
         if self.normalize:
-            scale, shift = input_affine(cfg.input_low, cfg.input_high)
+            scale, shift = input_affine(net.input_low, net.input_high)
             if len(scale) != obs_shape[-1]:
                 raise ValueError(f"network.input_low/high give {len(scale)} bounds for observations "
                                  f"of shape {obs_shape}")
             # Not in the state dict: they are config, and checkpoints stay loadable across them.
             self.register_buffer("input_scale", torch.tensor(scale), persistent=False)
             self.register_buffer("input_shift", torch.tensor(shift), persistent=False)
-        self.torso, features = build_torso(cfg, obs_shape, pack)
-        linear = _linear(cfg, pack)
-        hidden = list(cfg.hidden_sizes)
-        split = cfg.dueling_layout == "streams" and hidden
+        self.torso, features = build_torso(net, obs_shape, pack)
+        linear = _linear(net, pack)
+        hidden = list(net.hidden_sizes)
+        split = net.dueling_layout == "streams" and hidden
         shared, stream = ([features, *hidden[:-1]], hidden[-1:]) if split else ([features, *hidden], [])
         self.shared = _mlp(shared, linear)
+        self.embedding = head.embedding(cfg, shared[-1], pack) if head.embedding is not None else None
         widths = [shared[-1], *stream]
-        out = num_actions * cfg.num_atoms
-        self.advantage = nn.Sequential(_mlp(widths, linear), linear(widths[-1], out))
-        if cfg.dueling:
-            self.value = nn.Sequential(_mlp(widths, linear), linear(widths[-1], cfg.num_atoms))
+        self.advantage = nn.Sequential(_mlp(widths, linear), linear(widths[-1], num_actions * self.width))
+        if net.dueling:
+            self.value = nn.Sequential(_mlp(widths, linear), linear(widths[-1], self.width))
         if pack is None:  # a pack is loaded from its runs' networks (packed.py)
-            init_plain_layers(self, cfg.init)
-        categorical = cfg.head == "categorical"
-        support = torch.linspace(cfg.v_min, cfg.v_max, cfg.num_atoms) if categorical else None
-        self.register_buffer("support", support)  # a None buffer is not in the state dict
-        self._output = HEAD_OUTPUTS[cfg.head]
+            init_plain_layers(self, net.init)
+        self._output = head.output
+        for name, tensor in head.buffers(cfg).items():  # a pack shares them (packed.stack_networks)
+            self.register_buffer(name, tensor)
         self.noisy_layers = [m for m in self.modules() if isinstance(m, NOISY_LAYERS)]
-        self.noise_each_step = cfg.noise_draw == "per_step"
+        self.noise_each_step = net.noise_draw == "per_step"
 
     def reset_noise(self, generator: torch.Generator) -> None:
         """New noise for the noisy layers; a no-op (no draw) for a network without them, and for
@@ -261,13 +246,17 @@ class QNetwork(nn.Module):
             x = torch.addcmul(self.input_shift, x, self.input_scale)
         return self.shared(self.torso(x))
 
-    def forward(self, obs: torch.Tensor) -> QOutput:
+    def forward(self, obs: torch.Tensor, taus: torch.Tensor | None = None) -> QOutput:
+        """Q-values (and the distribution) for observations [.., B, *obs_shape]; an implicit
+        quantile head needs the fractions `taus` [.., B, n] (one set per observation)."""
         h = self.features(obs)
-        lead = h.shape[:-1]  # [B], or a pack's [K, B]
-        adv = self.advantage(h).view(*lead, self.num_actions, self.num_atoms)
+        if self.embedding is not None:
+            h = self.embedding(h, taus)  # [.., B, n, F]: one row per fraction
+        lead = h.shape[:-1]  # [B], a pack's [K, B], or with fractions [.., B, n]
+        adv = self.advantage(h).view(*lead, self.num_actions, self.width)
         if self.dueling:
-            value = self.value(h).view(*lead, 1, self.num_atoms)
+            value = self.value(h).view(*lead, 1, self.width)
             out = value + adv - adv.mean(dim=-2, keepdim=True)
         else:
             out = adv
-        return self._output(out, self.support)
+        return self._output(out, taus, self)

@@ -15,7 +15,7 @@ single agent (`agent.make_loss_fn`: the math takes a leading pack axis):
 
 So a run in a pack is the same algorithm as the run alone; what may differ is rounding (a batched
 matrix product may sum in another order than K separate ones), measured in tests/test_packed.py.
-`sync_agents` copies the pack's state back into the K agents (before an evaluation or a
+`sync` copies the pack's state back into the K agents (before an evaluation or a
 checkpoint); a new PackedLearner stacks the agents' state (after a restore).
 """
 
@@ -29,9 +29,10 @@ import torch
 from torch import nn
 
 from dqnlab import losses
-from dqnlab.agent import Agent, UpdateInfo, make_loss_fn, update_target
+from dqnlab.agent import Agent, UpdateInfo, epsilon_draws, make_loss_fn, update_target
 from dqnlab.batch import Batch, TensorBatch
 from dqnlab.grad_clip import clip_grad_norm_per_run_
+from dqnlab.heads import TauSampler
 from dqnlab.networks import QNetwork, noise_sizes, signed_sqrt
 
 
@@ -63,7 +64,10 @@ def unstack_into(packed: QNetwork, net: QNetwork, k: int) -> None:
 
 
 class PackedLearner:
-    """Acts and learns for K runs at once (module docstring)."""
+    """Acts and learns for K runs at once (module docstring); a `learner.Learner`."""
+
+    stages_batches = False
+    """A pack stacks its runs' batches itself (`_stack_batches`): no run stages its own."""
 
     def __init__(self, agents: Sequence[Agent]) -> None:
         self.agents = list(agents)
@@ -77,6 +81,7 @@ class PackedLearner:
         a = self.cfg.agent
         self.optimizer = torch.optim.Adam(self.online.parameters(), lr=a.learning_rate, eps=a.adam_eps, fused=True)
         self._load_adam_state()
+        self.head = agents[0].head
         self.loss_fn = make_loss_fn(self.cfg)
         # Whether the agents hold the pack's state: an evaluation and a checkpoint at the same
         # step need one copy, not two.
@@ -108,19 +113,18 @@ class PackedLearner:
         """Epsilon-greedy actions of every run for its observations obs[k] [E, ...], with the draws
         `Agent.act` makes from rngs[k]; one forward pass when any run acts greedily."""
         num = obs[0].shape[0]
-        explore, random_actions = [], []
-        for rng in rngs:  # per run: the same draws, in the same order, as Agent.act
-            explore.append(rng.random(num) < epsilon)
-            random_actions.append(rng.integers(0, self.num_actions, size=num))
-        greedy = [k for k, e in enumerate(explore) if not e.all()]
+        draws = [epsilon_draws(rng, num, epsilon, self.num_actions) for rng in rngs]
+        greedy = [k for k, (explore, _) in enumerate(draws) if not explore.all()]
         if not greedy:
-            return random_actions
+            return [random_actions for _, random_actions in draws]
         self._reset_noise(self.online, greedy)  # a run whose every action is random draws none
         self.synced = self.synced and not (self.online.noisy_layers and self.online.noise_each_step)
+        # A run whose every action is random draws nothing more, as alone (its Q-values go unused).
+        tau_rngs = [rng if k in greedy else None for k, rng in enumerate(rngs)]
         with torch.no_grad():
-            q = self.online(torch.as_tensor(np.stack(obs), device=self.device)).q_values
+            q = self.head.policy_q(self.online, torch.as_tensor(np.stack(obs), device=self.device), tau_rngs)
         best = q.argmax(-1).cpu().numpy()
-        return [np.where(e, r, b) for e, r, b in zip(explore, random_actions, best)]
+        return [np.where(explore, random_actions, b) for (explore, random_actions), b in zip(draws, best)]
 
     # -- learning -------------------------------------------------------------------------------
 
@@ -132,6 +136,13 @@ class PackedLearner:
         return TensorBatch(stacked("obs"), stacked("action"), stacked("ret"), stacked("discount"),
                            stacked("next_obs"), weights)
 
+    def _taus(self, rows: int) -> TauSampler:
+        """An update's quantile fractions: each run's from its own generator, in the order that
+        run draws them alone (`Agent.taus`), stacked [K, rows, n]."""
+        return lambda n: torch.stack([
+            torch.rand(rows, n, generator=a.tau_generator, device=self.device) for a in self.agents
+        ])
+
     def update(self, batches: Sequence[Batch]) -> list[UpdateInfo]:
         """One update of every run, run k from batches[k]; what `Agent.update` returns, per run."""
         runs = list(range(len(self.agents)))
@@ -139,8 +150,8 @@ class PackedLearner:
         self._reset_noise(self.online, runs)  # fresh noise for both networks, as Agent.update
         self._reset_noise(self.target, runs)
         tb = self._stack_batches(batches)
-        out = self.loss_fn(self.online, self.target, tb)
-        loss = losses.weighted_mean(out.per_sample, tb.weights if self.cfg.replay.importance_weights else None)  # [K]
+        out = self.loss_fn(self.online, self.target, tb, self._taus(tb.action.shape[-1]))
+        loss = losses.weighted_mean(out.per_sample, tb.weights if self.agents[0].weighted else None)  # [K]
         self.optimizer.zero_grad(set_to_none=True)
         loss.sum().backward()  # the runs share no parameter: each gets its own loss's gradient
         if self.cfg.agent.max_grad_norm is not None:
@@ -158,7 +169,7 @@ class PackedLearner:
     # -- the agents' copies ---------------------------------------------------------------------
 
     @torch.no_grad()
-    def sync_agents(self) -> None:
+    def sync(self) -> None:
         """Copy every run's slice of the pack (networks, noise, Adam) into its agent, so the agent
         evaluates and checkpoints as that run alone would. A no-op if nothing changed since."""
         if self.synced:

@@ -21,18 +21,16 @@ components on (with the protocol's values for them); `--set` overrides come last
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from dqnlab import components as comps
-from dqnlab import protocols
-from dqnlab.architecture import DUELING_LAYOUTS, HEADS, INITS, NOISE_DRAWS, TORSOS
+from dqnlab import heads, protocols
+from dqnlab.architecture import DUELING_LAYOUTS, INITS, NOISE_DRAWS, TORSOS
 from dqnlab.config import Config, apply_settings, replace_path
 from dqnlab.envs import env_family
 from dqnlab.envs.vector import BACKENDS, check_ale_backend
 from dqnlab.errors import ConfigError
-from dqnlab.losses import LOSSES
 from dqnlab.realized_values import tail_steps
 from dqnlab.replay_modes import SCALAR_PRIORITIES, TIMEOUTS
 
@@ -42,8 +40,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "network.torso": "nature",
         "network.hidden_sizes": (512,),
         "network.noisy_sigma0": 0.1,  # see the module docstring
-        "network.v_min": -10.0,
-        "network.v_max": 10.0,
+        "categorical.v_min": -10.0,
+        "categorical.v_max": 10.0,
         "replay.capacity": 1_000_000,
         "agent.loss": "huber",
         "agent.learning_rate": 6.25e-5,
@@ -159,19 +157,12 @@ def fits_observation(cfg: Config) -> tuple[bool, str]:
 def validate(cfg: Config) -> None:
     """Reject configs that cannot run, with a one-line reason. Names are checked against the
     registries they select from (heads, losses, torsos, vector backends, components)."""
-    net, head = cfg.network, cfg.network.head
-    categorical = head == "categorical"
-    if head not in HEADS:
-        raise ConfigError(f"unknown network.head {head!r}; choose from {', '.join(HEADS)}")
+    net = cfg.network
     comps.check_switches(cfg)  # first: an override behind a variant's back is named as such
+    heads.check(cfg)  # the head's loss and its own section
     checks = [
         (cfg.total_steps > 0, f"the budget must be positive, got --steps {cfg.total_steps}"),
-        (cfg.seed >= 0, f"the seed must be >= 0, got {cfg.seed}"),
-        (net.num_atoms >= 2 if categorical else net.num_atoms == 1,
-         f"a {head} head needs network.num_atoms {'>= 2' if categorical else '= 1'}, got {net.num_atoms}"),
-        (not categorical or net.v_min < net.v_max, f"a categorical head (c51) needs v_min < v_max, got [{net.v_min}, {net.v_max}]"),
-        (cfg.agent.loss in LOSSES[head], f"agent.loss={cfg.agent.loss} does not fit a {head} head: "
-         f"choose from {', '.join(LOSSES[head])}"),
+        (0 <= cfg.seed < 2**31 - 1, f"the seed must be in [0, 2**31 - 1), got {cfg.seed}"),
         (net.torso in TORSOS, f"unknown torso {net.torso!r}; choose from {', '.join(TORSOS)}"),
         (net.init in INITS, f"unknown network.init {net.init!r}; choose from {', '.join(INITS)}"),
         (net.dueling_layout in DUELING_LAYOUTS,
@@ -220,7 +211,6 @@ def validate(cfg: Config) -> None:
             cfg.total_steps, cfg.eval.period_steps, cfg.run.log_period_steps, cfg.run.checkpoint_period_steps,
         )), f"total_steps and the eval, log and checkpoint periods must be multiples of env.num_envs "
             f"({cfg.env.num_envs}): each iteration takes that many steps"),
-        (all(math.isfinite(v) for v in (cfg.network.v_min, cfg.network.v_max)), "v_min/v_max must be finite"),
     ]
     checks.append((cfg.env.vector_backend in BACKENDS,
                    f"env.vector_backend must be one of {', '.join(BACKENDS)}, got {cfg.env.vector_backend!r}"))

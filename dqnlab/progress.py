@@ -61,6 +61,13 @@ class ProgressLine:
         self._marks: deque[tuple[float, int]] = deque(maxlen=20)
         self._shown = False  # a line is on the terminal, not yet ended by close()
 
+    @classmethod
+    def over(cls, lines: Sequence[ProgressLine], total_steps: int, *, enabled: bool | None = None) -> ProgressLine:
+        """The line a process shows for these runs' lines: a run's own, or a pack's over them."""
+        if len(lines) == 1:
+            return lines[0]
+        return cls(total_steps, enabled=enabled, runs=lines)
+
     def note_return(self, value: float) -> None:
         self.returns.append(value)
 

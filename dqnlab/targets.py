@@ -7,11 +7,16 @@ before B (a pack of K runs: [K, B], [K, B, A]), reducing over the last axes only
 is the bootstrap discount: gamma^k for a k-step transition cut by a time limit or still running,
 0 when the episode terminated inside those k steps (see `dqnlab.replay.accumulator`). So one function
 serves 1-step and n-step targets alike: the n-step bootstrap is just `discount_t = gamma^n`.
+
+Tensor methods only, so the heads that name these functions import without torch.
 """
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 
 def _check_batch(r_t: torch.Tensor, discount_t: torch.Tensor, q_t: torch.Tensor) -> None:
@@ -64,7 +69,7 @@ def categorical_projection(
     # the naive (upper - b, b - lower) weights would both be 0 and lose the mass.
     w_upper = b - lower.to(b.dtype)
     w_lower = 1.0 - w_upper
-    out = torch.zeros(*z_q.shape[:-1], num_atoms, dtype=p_q.dtype, device=p_q.device)
+    out = p_q.new_zeros(*z_q.shape[:-1], num_atoms)
     out.scatter_add_(-1, lower, p_q * w_lower)
     out.scatter_add_(-1, upper, p_q * w_upper)
     return out
@@ -89,3 +94,21 @@ def categorical_q_learning_target(
     p_t_star = p_t.gather(-2, a_t[..., None, None].expand(*a_t.shape, 1, p_t.shape[-1])).squeeze(-2)
     z_t = r_t[..., None] + discount_t[..., None] * support
     return categorical_projection(z_t, p_t_star, support)
+
+
+def quantile_q_learning_target(
+    r_t: torch.Tensor, discount_t: torch.Tensor, dist_t: torch.Tensor, q_t_selector: torch.Tensor
+) -> torch.Tensor:
+    """The quantile target of QR-DQN and IQN (Dabney et al. 2018a, b): the quantile values of the
+    target network at a* = argmax_a q_t_selector[a], shifted and discounted,
+    r_t + discount_t * dist_t[a*, j] for every target quantile j.
+
+    q_t_selector are the target network's means (QR-DQN) or the online network's (double); for IQN
+    they come from their own fractions. Shapes: r_t [B], discount_t [B], dist_t [B, A, N'] (target
+    quantile values), q_t_selector [B, A] -> [B, N'].
+    """
+    _check_batch(r_t, discount_t, q_t_selector)
+    assert dist_t.shape[:-1] == q_t_selector.shape, (dist_t.shape, q_t_selector.shape)
+    a_t = q_t_selector.argmax(dim=-1)
+    dist_star = dist_t.gather(-2, a_t[..., None, None].expand(*a_t.shape, 1, dist_t.shape[-1])).squeeze(-2)
+    return r_t[..., None] + discount_t[..., None] * dist_star

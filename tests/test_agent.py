@@ -50,7 +50,7 @@ def test_double_uses_online_selection():
     cfg = resolve_config("CartPole-v1", "dqn+double", overrides={"network.hidden_sizes": "16"})
     agent = Agent(cfg, (4,), 2, torch.device("cpu"))
     b = agent.to_tensors(_batch(np.random.default_rng(1)))
-    out = agent.loss_fn(agent.online, agent.target, b)
+    out = agent.loss_fn(agent.online, agent.target, b, agent.taus(len(b.action)))
     with torch.no_grad():
         a_star = agent.online(b.next_obs).q_values.argmax(1, keepdim=True)
         y = b.ret + b.discount * agent.target(b.next_obs).q_values.gather(1, a_star).squeeze(1)
@@ -109,15 +109,24 @@ def test_polyak_target_update():
         assert torch.allclose(t, o + 0.25 * (online - o))
 
 
-@pytest.mark.parametrize("variant", ["dqn", "dqn+noisy"])
-def test_act_one_is_act_on_a_batch_of_one(variant: str) -> None:
-    """The training loop's scalar path: same actions, same draws from the rng, same noise."""
+@pytest.mark.parametrize("variant", ["dqn", "dqn+noisy", "dqn+iqn"])
+def test_acting_draws_the_epsilon_draws_then_the_heads(variant: str) -> None:
+    """One definition of a run's exploration draws (agent.epsilon_draws), then what the head draws
+    (an implicit quantile head's fractions, after them); a run alone acts through its Agent."""
+    from dqnlab.agent import epsilon_draws
+    from dqnlab.learner import AloneLearner
+
     cfg = resolve_config("CartPole-v1", variant, overrides={"network.hidden_sizes": "16"})
     a1, a2 = (Agent(cfg, (4,), 3, torch.device("cpu")) for _ in range(2))
-    r1, r2 = np.random.default_rng(9), np.random.default_rng(9)
+    r1, r2, r3 = (np.random.default_rng(9) for _ in range(3))
     obs = np.random.default_rng(1).standard_normal((200, 4)).astype(np.float32)
+    k = cfg.implicit_quantile.num_quantile_samples
     for t, o in enumerate(obs):
         eps = (0.0, 0.3, 1.0)[t % 3]
-        assert a1.act_one(o, eps, r1) == int(a2.act(o[None], eps, r2)[0][0])
-    assert r1.random() == r2.random()
+        (alone,) = AloneLearner([a1]).act([o[None]], eps, [r1])
+        assert alone.tolist() == a2.act(o[None], eps, r2)[0].tolist()
+        explore, _ = epsilon_draws(r3, 1, eps, 3)
+        if variant == "dqn+iqn" and not explore.all():
+            r3.random((1, k))
+    assert r1.random() == r2.random() == r3.random()
     assert torch.equal(a1.noise_generator.get_state(), a2.noise_generator.get_state())

@@ -77,7 +77,7 @@ def test_rerun_of_a_finished_run_is_a_no_op(tmp_path, tiny):
     (["--env", "NoSuchEnv-v0"], "NoSuchEnv"),
     (["--steps", "0"], "budget"),
     (["--steps", "-10"], "budget"),
-    (["--components", "c51", "--set", "network.v_min=10", "--set", "network.v_max=-10"], "v_min < v_max"),
+    (["--components", "c51", "--set", "categorical.v_min=10", "--set", "categorical.v_max=-10"], "v_min < v_max"),
     (["--set", "agent.learnin_rate=1"], "unknown config key"),
     (["--set", "agent.batch_size=big"], "expects int"),
     (["--protocol", "nature2015"], "does not apply to classic"),

@@ -45,11 +45,15 @@ def test_every_subset_has_one_canonical_name_that_round_trips():
 
 
 def test_component_settings_never_collide():
-    seen = {}
+    """Two components that can run together never set the same key; the heads' components (c51,
+    qr, iqn) all set network.head and agent.loss, and no two of them can run together."""
+    seen: dict[str, list[str]] = {}
     for comp in C.COMPONENTS:
         for key in comp.settings:
-            assert key not in seen, f"{key} set by {seen.get(key)} and {comp.name}"
-            seen[key] = comp.name
+            for other in seen.get(key, []):
+                assert other in comp.incompatible or comp.name in C.REGISTRY[other].incompatible, (
+                    f"{key} set by {other} and {comp.name}, which can run together")
+            seen.setdefault(key, []).append(comp.name)
     valid_keys = {k for k, *_ in iter_fields()}
     assert set(seen) <= valid_keys
 
@@ -69,7 +73,7 @@ def test_protocols_hold_textbook_dqn_for_every_switch(env, protocol):
     dqn = resolve_config(env, "dqn", protocol=protocol)
     for comp in C.COMPONENTS:
         assert not comp.is_on(dqn), f"{protocol}: dqn already has {comp.name} on"
-    assert dqn.replay.n_step == 1 and dqn.network.num_atoms == 1 and not dqn.agent.double
+    assert dqn.replay.n_step == 1 and dqn.network.head == "scalar" and not dqn.agent.double
     assert not dqn.replay.prioritized and not dqn.network.noisy and not dqn.network.dueling
     assert dqn.network.head == "scalar" and dqn.agent.loss in ("huber", "mse")
 
@@ -94,7 +98,7 @@ def test_declared_couplings():
     assert noisy.explore.epsilon_start == noisy.explore.epsilon_end == 0.0
     assert noisy.explore.warmup_epsilon == 1.0
     c51 = resolve_config("CartPole-v1", "dqn+c51")
-    assert c51.network.num_atoms == 51 and c51.agent.loss == "cross_entropy"
+    assert c51.categorical.num_atoms == 51 and c51.agent.loss == "cross_entropy"
     nstep = resolve_config("CartPole-v1", "dqn+nstep")
     assert nstep.replay.n_step == 3
     per = resolve_config("CartPole-v1", "dqn+per")

@@ -34,7 +34,7 @@ def test_bad_overrides(pair, message):
     ({"components": "dqn+foo"}, "unknown component"),
     ({"total_steps": 0}, "budget must be positive"),
     ({"total_steps": -5}, "budget must be positive"),
-    ({"components": "c51", "overrides": {"network.v_min": "5", "network.v_max": "5"}}, "v_min < v_max"),
+    ({"components": "c51", "overrides": {"categorical.v_min": "5", "categorical.v_max": "5"}}, "v_min < v_max"),
     ({"components": "c51", "overrides": {"agent.loss": "mse"}}, "cross_entropy"),
     ({"preset": "mujoco"}, "unknown preset"),
 ])

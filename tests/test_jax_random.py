@@ -36,3 +36,21 @@ def test_normal_draws_are_standard_normal():
     x = jax_random.normal(0, 200_001)
     assert x.dtype == np.float32
     assert abs(x.mean()) < 0.01 and abs(x.std() - 1) < 0.01
+
+
+@pytest.mark.parametrize("seed, n, jax_first_three", [
+    # Printed by JAX 0.11.2 (jax_threefry_partitionable off, the 2021 behaviour) on an H200:
+    # jax.random.normal(jax.random.PRNGKey(seed), (n, 1)).ravel()[:3]
+    (0, 3, [1.8160862922668457, -0.4826231598854065, 0.3398890793323517]),
+    (0, 4, [1.8160862922668457, -0.7548851370811462, 0.3398890793323517]),
+    (0, 512, [-2.0545668601989746, 0.3398175537586212, 0.2619878053665161]),
+    (1, 6, [0.9573070406913757, -0.9699289202690125, 1.0070664882659912]),
+    (7, 51, [2.980691432952881, -0.5801833271980286, -2.2977423667907715]),
+])
+def test_normal_matches_what_jax_printed(seed, n, jax_first_three):
+    assert jax_random.normal(seed, n)[:3] == pytest.approx(jax_first_three, rel=1e-6)
+
+
+def test_seeds_beyond_32_bits_are_refused():
+    with pytest.raises(ValueError, match="2\\*\\*32"):
+        jax_random.normal(2**32, 1)

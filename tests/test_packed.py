@@ -6,7 +6,8 @@
 * Per-run gradient clipping: hand-computed values, and the same as clipping each run alone.
 * A run inside a pack is the run trained alone: the same episodes and evaluation returns, losses
   and Q estimates equal to float32 rounding (observed: bitwise for DQN and Munchausen at width
-  16-32, <= 3e-7 absolute on the logged means for the noisy, categorical and conv networks).
+  16-32, <= 3e-7 absolute on the logged means for the noisy, categorical and conv networks), for
+  every head (QR-DQN, M-IQN with its fractions drawn per run).
 * A pack resumes exactly (stop, resume == uninterrupted, bitwise); a run checkpointed in a pack
   resumes alone; a pack whose runs' newest checkpoints differ (a crash between their writes)
   resumes from the newest step all have; a diverged run fails alone and the others finish.
@@ -34,7 +35,7 @@ def _network(env: str, spec: str, seed: int, **overrides) -> QNetwork:
     cfg = resolve_config(env, spec, overrides=overrides)
     torch.manual_seed(seed)
     shape = (4, 10, 10) if env.startswith("MinAtar") else (4,)
-    return QNetwork(cfg.network, shape, 6 if env.startswith("MinAtar") else 2)
+    return QNetwork(cfg, shape, 6 if env.startswith("MinAtar") else 2)
 
 
 NETWORKS = [
@@ -62,8 +63,27 @@ def test_a_packed_network_is_its_runs_networks(env, spec, overrides, rows, train
     for k, net in enumerate(nets):
         want = net(obs[k])
         torch.testing.assert_close(got.q_values[k], want.q_values, rtol=1e-5, atol=1e-6)
-        if want.logits is not None:
-            torch.testing.assert_close(got.logits[k], want.logits, rtol=1e-5, atol=1e-6)
+        if want.dist is not None:
+            torch.testing.assert_close(got.dist[k], want.dist, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("spec", ["dqn+qr+dueling", "dqn+iqn+dueling+noisy"])
+@pytest.mark.parametrize("rows", [1, 16])
+def test_a_packed_quantile_network_is_its_runs_networks(spec, rows):
+    """The quantile heads in a pack: quantiles per run; an implicit head's fractions per run."""
+    extra = {"network.hidden_sizes": (16,), "quantile.num_quantiles": 7, "implicit_quantile.embedding_dim": 8}
+    nets = [_network("CartPole-v1", spec, seed, **extra) for seed in range(3)]
+    gen = torch.Generator().manual_seed(0)
+    for net in nets:
+        net.reset_noise(gen)
+    packed = stack_networks(nets)
+    obs = torch.rand(3, rows, 4, generator=gen)
+    taus = torch.rand(3, rows, 5, generator=gen) if "iqn" in spec else None
+    got = packed(obs, taus)
+    for k, net in enumerate(nets):
+        want = net(obs[k], None if taus is None else taus[k])
+        torch.testing.assert_close(got.q_values[k], want.q_values, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(got.dist[k], want.dist, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("rows, stride, kernel, padding, im2col, input_grad, kernel_used", [
@@ -180,6 +200,10 @@ def _assert_same_run(a, b) -> None:
     ("dqn", {}),
     ("rainbow", {}),  # noise per run, PER per run, C51, n-step, dueling
     ("dqn+dueling", {"agent.max_grad_norm": 1.0, "env.num_envs": 2, "run.log_period_steps": 50}),
+    ("dqn+qr+per", {"quantile.num_quantiles": 11}),
+    # M-IQN: fractions per run from its own generator, in the order it draws them alone.
+    ("dqn+iqn+munchausen", {"implicit_quantile.num_tau_samples": 8, "implicit_quantile.num_tau_prime_samples": 8,
+                            "implicit_quantile.num_quantile_samples": 8}),
 ])
 def test_a_run_in_a_pack_is_the_run_alone(tmp_path, spec, extra):
     alone = _prepare(tmp_path, "alone", spec, **extra)

@@ -24,14 +24,14 @@ RAINBOW_GIN = {
     "agent.min_replay_steps":   (500,       500,        500,            500,            1_000),
     "agent.batch_size":         (128,       128,        128,            128,            32),
     "replay.capacity":          (50_000,    50_000,     50_000,         50_000,         100_000),
-    "network.v_max":            (200.0,     200.0,      100.0,          300.0,          100.0),
+    "categorical.v_max":        (200.0,     200.0,      100.0,          300.0,          100.0),
     "network.hidden_sizes":     ((512, 512), (512, 512), (512, 512),    (512, 512),     ()),
 }
 ENVS = ("CartPole-v0", "Acrobot-v1", "MountainCar-v0", "LunarLander-v3", "MinAtar/Breakout-v0")
 # The same in every rainbow_*.gin (or Dopamine 3.1.10's default where the gin binds nothing).
 EVERY_ENV = {
     "agent.gamma": 0.99, "agent.adam_eps": 3.125e-4, "agent.max_grad_norm": None,
-    "replay.n_step": 3, "network.num_atoms": 51, "replay.prioritized": True, "agent.double": True,
+    "replay.n_step": 3, "categorical.num_atoms": 51, "replay.prioritized": True, "agent.double": True,
     "network.dueling": True, "network.noisy": True, "network.noisy_sigma0": 0.1,
     "network.init": "glorot_uniform", "network.dueling_layout": "heads", "env.reward_clip": True,
     "replay.priority_exponent": 0.5, "replay.importance_exponent_start": 0.5,
@@ -70,7 +70,7 @@ def test_rainbow_takes_every_setting_of_rainbow_gin(env):
     column = ENVS.index(env)
     for key, values in RAINBOW_GIN.items():
         assert get_path(cfg, key) == values[column], key
-    assert cfg.network.v_min == -cfg.network.v_max  # support = linspace(-vmax, vmax, num_atoms)
+    assert cfg.categorical.v_min == -cfg.categorical.v_max  # support = linspace(-vmax, vmax, num_atoms)
     for key, value in EVERY_ENV.items():
         assert get_path(cfg, key) == value, key
     low, high = BOUNDS[env]
@@ -196,3 +196,31 @@ def test_the_icml_protocols_say_what_is_inferred():
         p = protocols.get(name)
         assert p.inferred and any("2d49d68" in line for line in p.inferred)
         assert any("rainbow-no-c51" in line for line in p.inferred)
+
+
+# -- beyond Rainbow: quantile_<env>.gin and implicit_<env>.gin @ 7cd2bc6 ---------------------------
+
+
+@pytest.mark.parametrize("env", _envs())
+def test_qr_dqn_is_quantile_gin(env):
+    rainbow_gin = resolve_config(env, "dqn+qr")
+    qr = resolve_config(env, "dqn+qr", protocol="revisiting_rainbow_qrdqn")
+    differing = {k for k, v in _flat(qr).items() if v != _flat(rainbow_gin)[k]} - {"protocol"}
+    assert differing == {"quantile.num_quantiles"}  # 51 (200 by default: Dabney et al.); kappa 1 both
+    assert (qr.quantile.num_quantiles, qr.quantile.kappa, qr.replay.n_step) == (51, 1.0, 1)
+
+
+@pytest.mark.parametrize("env", _envs())
+def test_iqn_and_m_iqn_are_implicit_gin(env):
+    base = resolve_config(env, "dqn+iqn+munchausen")
+    iqn = resolve_config(env, "dqn+iqn+munchausen", protocol="revisiting_rainbow_iqn")
+    c, m = iqn.implicit_quantile, iqn.munchausen
+    assert (c.num_tau_samples, c.num_tau_prime_samples, c.num_quantile_samples, c.embedding_dim, c.kappa) == (32, 32, 32, 64, 1.0)
+    assert (m.tau, m.l0, m.alpha) == (0.03, -1.0, 0.9 if env.startswith("MinAtar") else 1.0)
+    expected = {"implicit_quantile.num_tau_samples", "implicit_quantile.num_tau_prime_samples"}
+    if not env.startswith("MinAtar"):
+        expected.add("munchausen.alpha")
+    if env == "LunarLander-v3":  # implicit_lunarlander.gin: update period 2, target period 100
+        expected |= {"agent.update_period_steps", "agent.target_update_period_steps"}
+        assert (iqn.agent.update_period_steps, iqn.agent.target_update_period_steps) == (2, 100)
+    assert {k for k, v in _flat(iqn).items() if v != _flat(base)[k]} - {"protocol"} == expected

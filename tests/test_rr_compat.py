@@ -21,7 +21,7 @@ from component_parts import SMALL, agent  # noqa: E402
 
 from dqnlab import jax_random, losses, rundir  # noqa: E402
 from dqnlab.batch import Batch  # noqa: E402
-from dqnlab.config import NetworkConfig  # noqa: E402
+from dqnlab.config import Config, NetworkConfig  # noqa: E402
 from dqnlab.networks import QNetwork, signed_sqrt  # noqa: E402
 from dqnlab.presets import resolve_config  # noqa: E402
 from dqnlab.replay import ReplayBuffer  # noqa: E402
@@ -70,7 +70,7 @@ def test_noise_drawn_once_is_kept_by_acting_updates_and_both_networks(draw):
     generator = a.noise_generator.get_state()
     rng = np.random.default_rng(0)
     a.act(_obs(), 0.0, rng)
-    a.act_one(_obs(1)[0], 0.0, rng)
+    a.act(_obs(1), 0.0, rng)
     a.update(_batch())
     a.update_target()
     for e, e0 in zip(_eps(a.online), before):
@@ -212,7 +212,7 @@ def test_scalar_priority_from_the_loss_is_the_per_sample_huber():
     a = agent("dqn+per", **{"replay.scalar_priority": "loss", "agent.loss": "huber"})
     b = agent("dqn+per")
     tb = a.to_tensors(_batch(prioritized=True))
-    out_loss, out_td = a.loss_fn(a.online, a.target, tb), b.loss_fn(b.online, b.target, tb)
+    out_loss, out_td = a.loss_fn(a.online, a.target, tb, a.taus(8)), b.loss_fn(b.online, b.target, tb, b.taus(8))
     assert torch.equal(out_loss.priority, out_loss.per_sample.detach())
     assert torch.allclose(out_loss.priority, losses.huber(out_td.priority))  # same nets: huber(|td|)
     assert torch.equal(out_td.priority, out_td.priority.abs())
@@ -235,7 +235,7 @@ def test_importance_weights_off_leaves_the_loss_unweighted():
 
 def test_variance_scaling_fan_in_init_bounds_and_zero_biases():
     """flax variance_scaling(1/sqrt(3), fan_in, uniform): U(+-sqrt(3 scale / fan_in))."""
-    net = QNetwork(NetworkConfig(hidden_sizes=(512, 512), init="variance_scaling_fan_in"), (4,), 2)
+    net = QNetwork(Config(network=NetworkConfig(hidden_sizes=(512, 512), init="variance_scaling_fan_in")), (4,), 2)
     layers = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
     for layer in layers:
         bound = math.sqrt(3 / math.sqrt(3) / layer.in_features)

@@ -55,11 +55,11 @@ def test_env_copies_have_their_own_seeds_streams_and_episodes(tmp_path, tiny):
     run_dir = tmp_path / "run"
     rundir.prepare(resolve_from_args(build_parser().parse_args(_args(run_dir, tiny, 4))), run_dir)
     trainer = Trainer(run_dir, progress=False)
-    assert len(trainer.envs.envs) == 4 and trainer.replay.num_streams == 4
+    assert len(trainer.runs[0].envs.envs) == 4 and trainer.runs[0].replay.num_streams == 4
     assert env_seed(3, 0) == 3 and len({env_seed(3, i) for i in range(4)}) == 4
     assert all(0 <= env_seed(s, i) < 2**31 for s in range(20) for i in range(8))  # ALE takes C ints
     assert all(0 <= resume_seed(s, i, k) < 2**31 for s in range(5) for i in range(4) for k in (0, 10**9))
-    assert len({o.tobytes() for o in trainer.obs}) == 4  # different reset states
+    assert len({o.tobytes() for o in trainer.runs[0].obs}) == 4  # different reset states
     trainer.run()
     c = trainer.counters
     assert c.step == 1000 and len(c.episode_return) == 4

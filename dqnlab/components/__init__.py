@@ -34,8 +34,9 @@ __all__ = [
     "leave_one_out", "parse_variant", "settings_for", "switch_keys", "target_hook", "variant_name",
 ]  # fmt: skip
 
-# Canonical order: Rainbow's six, then the others. Registering a component is adding its module here.
-MODULES: tuple[str, ...] = ("double", "dueling", "per", "nstep", "c51", "noisy", "munchausen")
+# Canonical order: Rainbow's six, then the other heads, then the other targets (iqn+munchausen is
+# M-IQN). Registering a component is adding its module here.
+MODULES: tuple[str, ...] = ("double", "dueling", "per", "nstep", "c51", "noisy", "qr", "iqn", "munchausen")
 
 COMPONENTS: tuple[Component, ...] = tuple(importlib.import_module(f"{__name__}.{m}").COMPONENT for m in MODULES)
 REGISTRY: dict[str, Component] = {c.name: c for c in COMPONENTS}
@@ -72,19 +73,28 @@ def settings_for(
     component's own values updated by the protocol's values for it (`Protocol.components`: e.g.
     noisy's exploration under Revisiting Rainbow)."""
     values = protocol_values or {}
+    named = canonical(components)
+    for name in named:  # before merging: two heads would leave one silently switched off
+        for other, why in REGISTRY[name].incompatible.items():
+            if other in named:
+                raise ConfigError(f"{name} cannot run with {other}: {why}")
     out: dict[str, Any] = {}
-    for name in canonical(components):
+    for name in named:
         out.update(REGISTRY[name].settings)
         out.update(values.get(name, {}))
     return out
 
 
 def switch_keys() -> dict[str, str]:
-    """Config key -> the component it switches (each component's first setting). These keys are
-    set only through the variant's name (`--components`, a sweep's variants); every other key a
-    component sets or owns is a parameter and stays settable (`network.num_atoms`,
-    `replay.priority_exponent`, `network.noisy_sigma0`, `munchausen.tau`, ...)."""
-    return {c.switch: c.name for c in COMPONENTS}
+    """Config key -> the components it switches (each component's first setting; `network.head`
+    is the switch of every head's component: "c51, qr, iqn"). These keys are set only through the
+    variant's name (`--components`, a sweep's variants); every other key a component sets or owns
+    is a parameter and stays settable (`categorical.num_atoms`, `replay.priority_exponent`,
+    `network.noisy_sigma0`, `munchausen.tau`, ...)."""
+    out: dict[str, str] = {}
+    for c in COMPONENTS:
+        out[c.switch] = f"{out[c.switch]}, {c.name}" if c.switch in out else c.name
+    return out
 
 
 def check_switches(cfg: Config) -> None:

@@ -12,19 +12,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dqnlab.heads.base import Bootstrap
+
 if TYPE_CHECKING:
-    import torch
-
-    from dqnlab.batch import TensorBatch
     from dqnlab.config import Config
-    from dqnlab.networks import QNetwork
-
-Bootstrap = Callable[["QNetwork", "QNetwork", "TensorBatch"], "torch.Tensor"]
-"""(online, target, batch) -> what the loss regresses on, computed without gradients: y [B] for a
-scalar head, the projected target distribution [B, N] for a categorical head."""
 
 TargetHook = Callable[["Config"], Mapping[str, Bootstrap]]
-"""Called once, when the agent is built: the component's bootstrap for each head kind it supports."""
+"""Called once, when the agent is built: the component's bootstrap for each head it serves
+(`heads.base.Bootstrap`: (online, target, batch, taus) -> what the loss regresses on)."""
 
 SLOTS: tuple[str, ...] = ("target", "head", "sampler", "returns", "exploration")
 """The parts of the agent a component can plug into."""
@@ -44,8 +39,8 @@ class Component:
     couplings: tuple[str, ...]
     """What switching the component on implies beyond its own flag, in words (`dqnlab components`)."""
     targets: TargetHook | None = None
-    """`target` components only: the bootstrap per head kind; a head kind it leaves out is one it
-    cannot serve (declare the component that sets that head in `incompatible`)."""
+    """`target` components only: the bootstrap per head (`dqnlab/heads/`); a head it leaves out is
+    one it cannot serve (declare the component that sets that head in `incompatible`)."""
     incompatible: Mapping[str, str] = field(default_factory=dict)
     """Components it cannot run with -> why, in one line; refused when a config is resolved."""
     check: Callable[[Config], str | None] | None = None
@@ -61,8 +56,13 @@ class Component:
 
     def is_on(self, cfg: Config) -> bool:
         """Whether `cfg` switches the component on: its switch field differs from textbook DQN's
-        value, the config default (so `replay.n_step=5` is nstep too, not only the value it sets)."""
-        return _get(cfg, self.switch) != _get(_defaults(type(cfg)), self.switch)
+        value, the config default (so `replay.n_step=5` is nstep too, not only the value it sets).
+        A switch that names one choice of several (`network.head`: c51, qr and iqn each set their
+        own head) is on only at that component's choice."""
+        value, mine = _get(cfg, self.switch), self.settings[self.switch]
+        if isinstance(mine, str):
+            return value == mine
+        return value != _get(_defaults(type(cfg)), self.switch)
 
     def describe(self) -> list[str]:
         """The lines `dqnlab components` prints for it."""

@@ -1,7 +1,9 @@
 """Double DQN (van Hasselt et al. 2016): the online network selects the bootstrap action and the
-target network evaluates it, which removes most of max-Q's overestimation. For a categorical head
-the online network's means select the action whose target distribution is projected (Double C51,
-as in Rainbow). Off: the target network both selects and evaluates (textbook DQN / C51).
+target network evaluates it, which removes most of max-Q's overestimation. For a distributional
+head the online network's means select the action whose target distribution (C51: projected) or
+quantiles (QR-DQN, IQN: at their own fractions) are used (Double C51, as in Rainbow). Off: the
+target network both selects and evaluates (textbook DQN / C51 / QR-DQN / IQN). Every head's own
+bootstrap does the selecting (`select="online"`), so double serves every head.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from dqnlab import heads
 from dqnlab.components.base import Bootstrap, Component
 
 if TYPE_CHECKING:
@@ -17,15 +20,8 @@ if TYPE_CHECKING:
 
 
 def _targets(cfg: Config) -> Mapping[str, Bootstrap]:
-    from dqnlab import bootstrap, targets  # torch: imported when an agent is built
-
-    def scalar(online, target, b):
-        t_out = target(b.next_obs)
-        return targets.double_q_learning_target(
-            b.ret, b.discount, t_out.q_values, bootstrap.by_online(online, t_out, b.next_obs)
-        )
-
-    return {"scalar": scalar, "categorical": functools.partial(bootstrap.categorical, select=bootstrap.by_online)}
+    """Every head's textbook bootstrap with the online network selecting a*."""
+    return {name: functools.partial(head.bootstrap, select="online") for name, head in heads.HEADS.items()}
 
 
 COMPONENT = Component(

@@ -9,9 +9,13 @@ interaction), the loss is the preset's, and PER's priorities are |y - Q(s, a)|.
 Defaults, as published: tau = 0.03, alpha = 0.9, l0 = -1 (the paper's M-DQN hyperparameters; the
 authors' code, google-research/munchausen_rl, train.py flags tau, alpha and clip_value_min).
 
+With the implicit quantile head (iqn) it is M-IQN, Munchausen-IQN (Vieillard et al. 2020, sec. 4;
+Revisiting Rainbow's `target_opt = 1`): the bonus and the policy come from the target network's
+mean quantiles, and the soft value is taken per target quantile (`munchausen_quantile_target`).
+
 Decisions, recorded in `incompatible` and shown by `dqnlab components`:
-* c51: the bonus and the soft value need a scalar head's Q-values (the distributional version,
-  M-IQN, is another agent).
+* c51, qr: the bonus and the soft value need Q-values the policy can be read from, and a target
+  they can be added to: a scalar head's, or IQN's quantiles (RR has M-DQN and M-IQN only).
 * double: the soft value has no argmax for the online network to select; Revisiting Rainbow's code
   (Obando-Ceron & Castro 2021, dqn_agent_new.py) makes double and munchausen exclusive values of
   one `target_opt`.
@@ -72,16 +76,57 @@ def munchausen_target(
     return r_t + bonus + discount_t * soft_value_t
 
 
+def munchausen_quantile_target(
+    q_tm1: torch.Tensor,
+    a_tm1: torch.Tensor,
+    r_t: torch.Tensor,
+    discount_t: torch.Tensor,
+    q_t: torch.Tensor,
+    dist_t: torch.Tensor,
+    *,
+    tau: float,
+    alpha: float,
+    l0: float,
+) -> torch.Tensor:
+    """M-IQN's target quantiles (Vieillard et al. 2020, sec. 4; Revisiting Rainbow's
+    implicit_quantile_agent_new.py L96-141 @ 7cd2bc6): for every target quantile j,
+
+        y_j = r_t + alpha clip(tau log pi(a_tm1|s_tm1), l0, 0)
+              + discount_t sum_a pi(a|s_t) (dist_t[a, j] - tau log pi(a|s_t)),   pi = softmax(q / tau),
+
+    with q_tm1, q_t the target network's Q-values (mean quantiles) at s_tm1 and s_t. With every
+    dist_t[a, j] = q_t[a] it is `munchausen_target`. Shapes: q_tm1 [B, A], a_tm1 [B], r_t [B],
+    discount_t [B], q_t [B, A], dist_t [B, A, N'] -> [B, N'].
+    """
+    assert dist_t.shape[:-1] == q_t.shape == q_tm1.shape
+    tau_log_pi_tm1 = tau * (q_tm1 / tau).log_softmax(dim=-1).gather(-1, a_tm1[..., None]).squeeze(-1)
+    bonus = alpha * tau_log_pi_tm1.clamp(l0, 0.0)
+    log_pi_t = (q_t / tau).log_softmax(dim=-1)
+    soft_t = (log_pi_t.exp()[..., None] * (dist_t - tau * log_pi_t[..., None])).sum(dim=-2)
+    return (r_t + bonus)[..., None] + discount_t[..., None] * soft_t
+
+
 def _targets(cfg: Config) -> Mapping[str, Bootstrap]:
     m = cfg.munchausen
 
-    def scalar(online, target, b):
+    def scalar(online, target, b, taus):
         return munchausen_target(
             target(b.obs).q_values, b.action, b.ret, b.discount, target(b.next_obs).q_values,
             tau=m.tau, alpha=m.alpha, l0=m.l0,
         )
 
-    return {"scalar": scalar}
+    def implicit_quantile(online, target, b, taus):
+        # As RR's M-IQN: the policy's Q-values are mean quantiles over K fractions, the values at
+        # N' more, all of the target network.
+        c = target.cfg.implicit_quantile
+        return munchausen_quantile_target(
+            target(b.obs, taus(c.num_quantile_samples)).q_values, b.action, b.ret, b.discount,
+            target(b.next_obs, taus(c.num_quantile_samples)).q_values,
+            target(b.next_obs, taus(c.num_tau_prime_samples)).dist,
+            tau=m.tau, alpha=m.alpha, l0=m.l0,
+        )
+
+    return {"scalar": scalar, "implicit_quantile": implicit_quantile}
 
 
 def _check(cfg: Config) -> str | None:
@@ -107,7 +152,8 @@ COMPONENT = Component(
     ),
     targets=_targets,
     incompatible={
-        "c51": "its bonus and soft value need a scalar head's Q-values",
+        "c51": "its bonus and soft value need a scalar or an implicit quantile head (M-DQN, M-IQN)",
+        "qr": "its bonus and soft value need a scalar or an implicit quantile head (M-DQN, M-IQN)",
         "double": "its soft value has no argmax for double to select (one target_opt in Revisiting Rainbow)",
     },
     config=MunchausenConfig,

@@ -18,6 +18,8 @@ recorded at the top level of config.json (`protocol`).
 * `revisiting_rainbow_icml2021.py`: `revisiting_rainbow_icml2021` and `..._dqn`, the same two
   tables as the code that drew RR's published ICML figure had them (its bugs included: constant
   noise, time-outs stored as terminal, Huber, Dopamine's iterations): what reproduces the figure.
+* `revisiting_rainbow_beyond.py`: `revisiting_rainbow_qrdqn` (quantile_*.gin) and
+  `revisiting_rainbow_iqn` (implicit_*.gin), RR's QR-DQN, IQN and M-IQN.
 
 Torch-free: config resolution and sweep planning read it.
 """
@@ -61,10 +63,15 @@ class Protocol:
 
 
 def _registry() -> dict[str, Protocol]:
-    from dqnlab.protocols import atari, revisiting_rainbow, revisiting_rainbow_icml2021
+    from dqnlab.protocols import (
+        atari,
+        revisiting_rainbow,
+        revisiting_rainbow_beyond,
+        revisiting_rainbow_icml2021,
+    )
 
     return {p.name: p for p in (*atari.PROTOCOLS, *revisiting_rainbow.PROTOCOLS,
-                                *revisiting_rainbow_icml2021.PROTOCOLS)}
+                                *revisiting_rainbow_icml2021.PROTOCOLS, *revisiting_rainbow_beyond.PROTOCOLS)}
 
 
 PROTOCOLS: dict[str, Protocol] = _registry()

@@ -46,8 +46,8 @@ _CLASSIC: dict[str, Any] = {
     # networks_new.py L202-211: value and advantage are single layers on the shared hidden layers.
     "network.dueling_layout": "heads",
     "network.noisy_sigma0": 0.1,  # networks_new.py L46: sigma_init = 0.1 / sqrt(fan_in)
-    "network.v_min": -200.0,  # vmax = 200.; support = linspace(-vmax, vmax, num_atoms)
-    "network.v_max": 200.0,  #   (Agents/rainbow_agent_new.py L186)
+    "categorical.v_min": -200.0,  # vmax = 200.; support = linspace(-vmax, vmax, num_atoms)
+    "categorical.v_max": 200.0,  #   (Agents/rainbow_agent_new.py L186)
     "replay.capacity": 50_000,  # OutOfGraphPrioritizedReplayBuffer.replay_capacity
     # Agents/rainbow_agent_new.py L325-334: priority = sqrt(loss + 1e-10), i.e. alpha 0.5 on the
     # (cross-entropy) loss; for a scalar head we apply the same alpha to |TD error| (our choice:
@@ -97,7 +97,7 @@ _CLASSIC_ENVS: dict[str, dict[str, Any]] = {
     "Acrobot-v1": {"env.max_episode_steps": 500, **_bounds(ACROBOT_BOUNDS)},
     # rainbow_mountaincar.gin: a 600-step cap (gym's is 200), vmax = 100.
     "MountainCar-v0": {
-        "env.max_episode_steps": 600, "network.v_min": -100.0, "network.v_max": 100.0,
+        "env.max_episode_steps": 600, "categorical.v_min": -100.0, "categorical.v_max": 100.0,
         **_bounds(MOUNTAINCAR_BOUNDS),
     },
     # rainbow_lunarlander.gin (LunarLander v2; gymnasium 1.x has v3): 1000-step cap, 30 x 4000
@@ -105,7 +105,7 @@ _CLASSIC_ENVS: dict[str, dict[str, Any]] = {
     "LunarLander-v3": {
         "env.max_episode_steps": 1_000, "total_steps": 120_000, "run.log_period_steps": 4_000,
         "agent.learning_rate": 1e-3, "agent.update_period_steps": 4,
-        "agent.target_update_period_steps": 300, "network.v_min": -300.0, "network.v_max": 300.0,
+        "agent.target_update_period_steps": 300, "categorical.v_min": -300.0, "categorical.v_max": 300.0,
     },
 }
 
@@ -125,8 +125,8 @@ _MINATAR: dict[str, Any] = {
     "network.init": "glorot_uniform",
     "network.dueling_layout": "heads",
     "network.noisy_sigma0": 0.1,
-    "network.v_min": -100.0,  # vmax = 100.
-    "network.v_max": 100.0,
+    "categorical.v_min": -100.0,  # vmax = 100.
+    "categorical.v_max": 100.0,
     "replay.capacity": 100_000,
     "replay.priority_exponent": 0.5,
     "replay.priority_eps": 1e-10,

@@ -81,6 +81,9 @@ def test_variant_colors_are_fixed_and_follow_the_removed_component():
     assert variant_color("dqn+per") != variant_color("rainbow-no-per")
     assert len(set(variant_colors(ARMS).values())) == len(ARMS)
     assert line_width("rainbow") == line_width("dqn") > line_width("rainbow-no-per")
+    # Revisiting Rainbow's beyond-Rainbow comparison: five arms, five colours.
+    beyond = ["dqn", "rainbow", "dqn+qr", "dqn+iqn", "dqn+iqn+munchausen"]
+    assert len(set(variant_colors(beyond).values())) == len(beyond)
 
 
 def test_aggregate_curve_is_one_line_per_arm_beside_final_intervals():

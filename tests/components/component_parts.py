@@ -3,11 +3,12 @@ real agent or trainer for a variant on CartPole-v1."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import torch
 
-from dqnlab import rundir
+from dqnlab import components, heads, rundir
 from dqnlab.agent import Agent
 from dqnlab.batch import TensorBatch
 from dqnlab.networks import QOutput
@@ -32,6 +33,16 @@ class TableQ:
             return QOutput(self.q[rows], None)
         logits = self.logits[rows]
         return QOutput((torch.softmax(logits, -1) * self.support).sum(-1), logits)
+
+
+def bootstraps(spec: str) -> dict:
+    """Each head's bootstrap for a variant on CartPole-v1: its target component's (double,
+    munchausen), or every head's textbook one; called as (online, target, batch, taus)."""
+    cfg = resolve_config("CartPole-v1", spec)
+    hook = components.target_hook(cfg)
+    if hook is None:
+        return {name: functools.partial(h.bootstrap, select="target") for name, h in heads.HEADS.items()}
+    return dict(hook(cfg))
 
 
 def table_batch(states_tm1, actions, rewards, discounts, states_t) -> TensorBatch:

@@ -60,18 +60,18 @@ def test_alpha_0_and_a_small_tau_is_the_dqn_target():
 def test_declared_couplings_and_published_defaults():
     comp = components.REGISTRY["munchausen"]
     assert comp.slot == "target" and dict(comp.settings) == {"munchausen.enabled": True}
-    assert set(comp.incompatible) == {"c51", "double"}
+    assert set(comp.incompatible) == {"c51", "qr", "double"}
     cfg = resolve_config("CartPole-v1", "rainbow-no-c51-no-double+munchausen")
     assert cfg.munchausen.enabled and (cfg.munchausen.tau, cfg.munchausen.alpha, cfg.munchausen.l0) == (0.03, 0.9, -1.0)
     assert cfg.variant == "dqn+dueling+per+nstep+noisy+munchausen"
-    assert set(comp.targets(cfg)) == {"scalar"}
+    assert set(comp.targets(cfg)) == {"scalar", "implicit_quantile"}  # M-DQN, M-IQN
 
 
 def test_the_agent_regresses_on_the_munchausen_target():
     a = agent("dqn+munchausen")
     obs, next_obs = torch.randn(5, 4), torch.randn(5, 4)
     b = TensorBatch(obs, t([0, 1, 1, 0, 1]), torch.randn(5), t([0.99, 0.0, 0.99, 0.99, 0.0]), next_obs, None)
-    out = a.loss_fn(a.online, a.target, b)
+    out = a.loss_fn(a.online, a.target, b, a.taus(len(b.action)))
     m = a.cfg.munchausen
     with torch.no_grad():
         y = munchausen_target(a.target(obs).q_values, b.action, b.ret, b.discount, a.target(next_obs).q_values,
@@ -84,10 +84,12 @@ def test_off_its_settings_change_nothing():
     a, b = agent("dqn"), agent("dqn", **{"munchausen.tau": "0.5", "munchausen.alpha": "0.1"})
     assert not components.REGISTRY["munchausen"].is_on(b.cfg) and components.target_hook(b.cfg) is None
     batch = TensorBatch(torch.randn(4, 4), t([0, 1, 0, 1]), torch.randn(4), t([0.99] * 4), torch.randn(4, 4), None)
-    assert torch.equal(a.loss_fn(a.online, a.target, batch).per_sample, b.loss_fn(b.online, b.target, batch).per_sample)
+    taus = a.taus(len(batch.action))
+    assert torch.equal(a.loss_fn(a.online, a.target, batch, taus).per_sample, b.loss_fn(b.online, b.target, batch, taus).per_sample)
 
 
-@pytest.mark.parametrize("spec", ["dqn+c51+munchausen", "dqn+double+munchausen", "rainbow+munchausen"])
+@pytest.mark.parametrize("spec", ["dqn+c51+munchausen", "dqn+double+munchausen", "rainbow+munchausen",
+                                  "dqn+qr+munchausen"])
 def test_incompatible_components_are_refused_at_config_time(spec):
     with pytest.raises(ConfigError, match="munchausen cannot run with"):
         resolve_config("CartPole-v1", spec)
@@ -154,3 +156,46 @@ def test_munchausen_solves_cartpole(tmp_path):
     with mp.get_context("spawn").Pool(2) as pool:
         best = pool.map(_solve, jobs)
     assert sum(b >= THRESHOLD for b in best) >= 2, f"best eval returns per seed {best}"
+
+
+# -- M-IQN: munchausen on the implicit quantile head -----------------------------------------------
+
+
+def test_m_iqn_target_by_hand():
+    """q_tm1 [1, 2] at a = 0: tau log pi = -1 - log(1 + e^-1) = -1.3133, clipped to l0 = -1, bonus
+    0.9 * -1. q_t [0, 0]: pi uniform, tau log pi = log 1/2. Per target quantile j:
+    sum_a pi(a) (dist[a, j] - log 1/2) = mean([1, 3]) + log 2 and mean([3, 5]) + log 2."""
+    from dqnlab.components.munchausen import munchausen_quantile_target
+
+    got = munchausen_quantile_target(
+        torch.tensor([[1.0, 2.0]]), torch.tensor([0]), torch.tensor([1.0]), torch.tensor([0.5]),
+        torch.tensor([[0.0, 0.0]]), torch.tensor([[[1.0, 3.0], [3.0, 5.0]]]), tau=1.0, alpha=0.9, l0=-1.0,
+    )
+    log2 = math.log(2.0)
+    torch.testing.assert_close(got, torch.tensor([[1 - 0.9 + 0.5 * (2 + log2), 1 - 0.9 + 0.5 * (4 + log2)]]))
+
+
+def test_m_iqn_target_with_every_quantile_at_q_is_the_m_dqn_target():
+    from dqnlab.components.munchausen import munchausen_quantile_target
+
+    g = torch.Generator().manual_seed(3)
+    q_tm1, q_t = torch.randn(6, 3, generator=g), torch.randn(6, 3, generator=g)
+    args = (q_tm1, torch.randint(0, 3, (6,), generator=g), torch.randn(6, generator=g), torch.rand(6, generator=g))
+    kw = {"tau": 0.03, "alpha": 0.9, "l0": -1.0}
+    dist_t = q_t[..., None].expand(6, 3, 4)
+    want = munchausen_target(*args, q_t, **kw)
+    torch.testing.assert_close(munchausen_quantile_target(*args, q_t, dist_t, **kw), want[:, None].expand(6, 4))
+
+
+def test_m_iqn_is_iqn_plus_munchausen_and_trains():
+    cfg = resolve_config("CartPole-v1", "iqn,munchausen")
+    assert cfg.variant == "dqn+iqn+munchausen" and cfg.network.head == "implicit_quantile"
+    a = agent("dqn+iqn+munchausen", **{"implicit_quantile.num_tau_samples": "8",
+                                       "implicit_quantile.num_tau_prime_samples": "8"})
+    b = TensorBatch(torch.randn(8, 4), torch.randint(0, 2, (8,)), torch.randn(8), torch.full((8,), 0.99),
+                    torch.randn(8, 4), None)
+    seen = []
+    sampler = a.taus(len(b.action))
+    out = a.loss_fn(a.online, a.target, b, lambda n: seen.append(n) or sampler(n))
+    # Online N, then the target's K at s, K at s' (the policies) and N' at s' (the values).
+    assert seen == [8, 32, 32, 8] and out.per_sample.shape == (8,) and torch.isfinite(out.per_sample).all()

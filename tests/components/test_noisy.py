@@ -2,6 +2,8 @@
 0.01 for Revisiting Rainbow) and that use their mean weights in evaluation; off, plain layers, and
 the noise generator is never touched."""
 
+import copy
+
 import numpy as np
 import torch
 from component_parts import agent
@@ -41,7 +43,19 @@ def test_noise_explores_in_training_and_evaluation_uses_the_mean_weights():
     q1 = a.q_values(obs, evaluation=False)
     a.act(obs, 0.0, rng)  # acting in training resamples the noise
     assert not torch.equal(q1, a.q_values(obs, evaluation=False))
-    assert torch.equal(a.q_values(obs, evaluation=True), a.q_values(obs, evaluation=True))
+    # Evaluation: the mean weights, i.e. the same network with its noise scales at zero, noise or not.
+    mean = copy.deepcopy(a.online)
+    with torch.no_grad():
+        for layer in mean.noisy_layers:
+            layer.weight_sigma.zero_()
+            layer.bias_sigma.zero_()
+        want = mean(torch.as_tensor(obs)).q_values  # training mode: mu + 0 * noise
+    evaluated = a.q_values(obs, evaluation=True)
+    torch.testing.assert_close(evaluated, want, rtol=1e-6, atol=1e-6)
+    assert not torch.allclose(evaluated, a.q_values(obs, evaluation=False))
+    a.act(obs, 0.0, rng)  # new noise changes training Q-values, not evaluation's
+    assert torch.equal(a.q_values(obs, evaluation=True), evaluated)
+    assert a.online.training  # evaluating leaves the network in training mode
 
 
 def test_off_never_draws_noise():
@@ -50,7 +64,7 @@ def test_off_never_draws_noise():
     before = a.noise_generator.get_state()
     rng = np.random.default_rng(0)
     a.act(np.zeros((3, 4), np.float32), 0.0, rng)
-    a.act_one(np.zeros(4, np.float32), 0.0, rng)
+    a.act(np.zeros((1, 4), np.float32), 0.0, rng)
     a.update(_batch())
     assert torch.equal(a.noise_generator.get_state(), before)
     assert not a.cfg.network.noisy

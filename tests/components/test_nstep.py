@@ -18,7 +18,7 @@ def test_the_replay_accumulates_n_rewards_and_discounts_by_gamma_n(tmp_path, spe
     t = trainer(tmp_path, spec, **{"agent.min_replay_steps": "500"})  # no updates: only collect
     t.run()
     gamma = t.cfg.agent.gamma
-    batch = t.replay.sample(64, beta=1.0)
+    batch = t.runs[0].replay.sample(64, beta=1.0)
     running = batch.discount > 0  # not cut by a termination within the n steps
     # CartPole pays 1 per step: an uncut n-step return is sum_k gamma^k over n steps.
     np.testing.assert_allclose(batch.discount[running], np.float32(gamma**n))

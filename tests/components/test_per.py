@@ -18,12 +18,12 @@ def test_declared_as_the_sampler():
 @pytest.mark.parametrize("spec, prioritized", [("dqn+per", True), ("dqn", False)])
 def test_the_trainer_plugs_in_the_sampler_and_updates_priorities(tmp_path, spec, prioritized):
     t = trainer(tmp_path, spec)
-    assert t.replay.sampler.prioritized is prioritized
+    assert t.runs[0].replay.sampler.prioritized is prioritized
     t.run()
-    batch = t.replay.sample(8, beta=0.4)
+    batch = t.runs[0].replay.sample(8, beta=0.4)
     assert (batch.weights is not None) is prioritized
     if prioritized:  # every update wrote priorities: the tree holds more than the initial ones
-        leaves = t.replay.sampler.tree.get(np.flatnonzero(t.replay.sampler.slots.valid))
+        leaves = t.runs[0].replay.sampler.tree.get(np.flatnonzero(t.runs[0].replay.sampler.slots.valid))
         assert len(np.unique(leaves)) > 1
 
 
@@ -36,6 +36,6 @@ def test_the_update_loss_is_importance_weighted_and_off_a_plain_mean(spec, weigh
     batch = Batch(np.arange(4), obs(), np.array([0, 1, 1, 0]), np.ones(4, np.float32),
                   np.full(4, 0.99, np.float32), obs(), w)
     with torch.no_grad():
-        per_sample = a.loss_fn(a.online, a.target, a.to_tensors(batch)).per_sample
+        per_sample = a.loss_fn(a.online, a.target, a.to_tensors(batch), a.taus(len(batch.action))).per_sample
     expected = per_sample.mean() if w is None else (torch.from_numpy(w) * per_sample).mean()
     assert a.update(batch).loss == pytest.approx(expected.item(), rel=1e-6)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from dqnlab import agent, architecture, bootstrap, components, losses, networks
+from dqnlab import components, heads
 from dqnlab.config import Config, get_path, iter_fields
 from dqnlab.errors import ConfigError
 from dqnlab.presets import resolve_config
@@ -40,9 +40,13 @@ def test_target_components_exclude_each_other_and_serve_every_head_they_allow(co
         assert other.name in comp.incompatible or comp.name in other.incompatible
     cfg = resolve_config("CartPole-v1", f"dqn+{comp.name}")
     served = set(comp.targets(cfg))
-    for head in set(architecture.HEADS) - served:  # a head it leaves out is refused with the head's component
+    assert served <= set(heads.HEADS) and "scalar" in served
+    for head in set(heads.HEADS) - served:  # a head it leaves out is refused with the head's component
         setters = [c.name for c in components.COMPONENTS if c.settings.get("network.head") == head]
         assert setters and all(s in comp.incompatible for s in setters)
+    for head in served - {"scalar"}:  # and one it serves runs with it
+        (setter,) = [c.name for c in components.COMPONENTS if c.settings.get("network.head") == head]
+        assert resolve_config("CartPole-v1", f"dqn+{setter}+{comp.name}").network.head == head
 
 
 # -- a component's switch is set by its name only (issue 10, item 1) ---------------------------
@@ -55,7 +59,7 @@ def _on_values(comp):
 
 @pytest.mark.parametrize("comp", components.COMPONENTS, ids=lambda c: c.name)
 def test_a_switch_set_behind_the_variants_name_is_refused_both_ways(comp):
-    assert components.switch_keys()[comp.switch] == comp.name
+    assert comp.name in components.switch_keys()[comp.switch].split(", ")
     # On behind dqn's back (with whatever else it would need, so only the switch can be refused).
     with pytest.raises(ConfigError, match=rf"{comp.switch}=.* switches {comp.name} on .*--components"):
         resolve_config("CartPole-v1", "dqn", overrides=_on_values(comp))
@@ -87,10 +91,12 @@ def test_a_components_other_keys_are_parameters_and_stay_settable(comp):
 
 @pytest.mark.parametrize("key, value", [
     ("replay.priority_exponent", "0.7"), ("network.noisy_sigma0", "0.1"), ("munchausen.tau", "0.05"),
-    ("network.num_atoms", "21"), ("replay.n_step", "5"),
+    ("categorical.num_atoms", "21"), ("replay.n_step", "5"), ("quantile.num_quantiles", "11"),
+    ("implicit_quantile.num_tau_samples", "8"),
 ])
 def test_tuning_a_component_keeps_its_name(key, value):
-    spec = {"replay": "dqn+per+nstep", "network": "dqn+c51+noisy", "munchausen": "dqn+munchausen"}
+    spec = {"replay": "dqn+per+nstep", "network": "dqn+c51+noisy", "munchausen": "dqn+munchausen",
+            "categorical": "dqn+c51", "quantile": "dqn+qr", "implicit_quantile": "dqn+iqn"}
     cfg = resolve_config("CartPole-v1", spec[key.split(".")[0]], overrides={key: value})
     assert str(get_path(cfg, key)) == value and cfg.variant == spec[key.split(".")[0]]
 
@@ -103,17 +109,33 @@ def test_train_help_marks_every_switch():
         assert f"  {key} (" in text and f"(the switch of {name}: use --components)" in text
 
 
-def test_the_head_kind_registries_agree():
-    heads = set(architecture.HEADS)
-    assert heads == set(losses.LOSSES) == set(bootstrap.TEXTBOOK) == set(networks.HEAD_OUTPUTS)
-    assert heads == set(agent.TD_LOSSES)
+@pytest.mark.parametrize("head", heads.HEADS.values(), ids=lambda h: h.name)
+def test_each_head_is_one_module_and_one_component_switches_it_on(head):
+    """A head owns its losses, its section and its validation; exactly one component sets it (the
+    scalar head is textbook DQN's, none)."""
+    assert heads.MODULES == tuple(heads.HEADS)
+    setters = [c for c in components.COMPONENTS if c.settings.get("network.head") == head.name]
+    assert len(setters) == (head.name != "scalar")
+    for comp in setters:
+        assert comp.slot == "head" and comp.settings["agent.loss"] in head.losses
+        cfg = resolve_config("CartPole-v1", f"dqn+{comp.name}")
+        assert heads.of(cfg) is head
+    if head.config is not None:
+        assert head.name in {f.name for f in dataclasses.fields(Config)}
+
+
+def test_two_heads_are_refused_in_one_line():
+    for pair in ("c51,qr", "c51,iqn", "qr,iqn"):
+        with pytest.raises(ConfigError, match=r"cannot run with \w+: both are heads") as info:
+            resolve_config("CartPole-v1", pair)
+        assert "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize("key, value, message", [
     ("network.torso", "resnet", "choose from mlp, minatar, minatar_same, nature"),
     ("network.init", "orthogonal", "choose from uniform_fan_in, glorot_uniform"),
     ("network.dueling_layout", "split", "choose from streams, heads"),
-    ("network.head", "quantile", "choose from scalar, categorical"),
+    ("network.head", "tabular", "choose from scalar, categorical, quantile, implicit_quantile"),
     ("agent.loss", "l1", "choose from huber, mse"),
     ("env.vector_backend", "gpu", "copies, ale"),
 ])
