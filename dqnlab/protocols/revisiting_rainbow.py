@@ -15,8 +15,13 @@ RR behaviours we do not reproduce (docs/fidelity.md has the details and source l
 * noisy-net noise that is never resampled (RR networks_new.py L22, L48-57 keep the first call's
   keys for the whole run): our noise is resampled every step, as Fortunato et al. describe;
 * time-outs stored as non-terminal with no episode end (RR Agents/rainbow_agent_new.py L346
-  overrides `_store_transition` without `episode_end`), so n-step returns run into the next
-  episode: ours stop at the time limit and bootstrap from the last observation.
+  overrides `_store_transition` without `episode_end`; with Dopamine >= 3.1.9, which this code pins
+  at 3.1.10, the Runner then stores the time-out as non-terminal), so n-step returns run into the
+  next episode: ours stop at the time limit and bootstrap from the last observation. (With
+  Dopamine 3.1.8, which RR pinned until 2021-05-25, a time-out was stored as terminal:
+  `revisiting_rainbow_icml2021`.)
+Both are switches, off here: `network.noise_draw=per_run` and `replay.timeout=next_episode`
+reproduce RR's code as it stands.
 
 RR has no evaluation phase (its TrainRunner reports the returns of training episodes, which
 progress.csv's `episode_return` gives per `run.log_period_steps` = one RR iteration): the
@@ -59,7 +64,9 @@ _CLASSIC: dict[str, Any] = {
     "replay.importance_exponent_end": 0.5,
     "agent.gamma": 0.99,  # JaxDQNAgent.gamma
     # Scalar heads (every arm without c51) regress with RR's DQN loss, mean((y - q)^2)
-    # (Agents/dqn_agent_new.py L36-37, mse_inf = True); c51 sets cross-entropy.
+    # (Agents/dqn_agent_new.py L36-37, mse_inf = True: true of RR's code from 64ec8c8, 2021-05-25;
+    # before, every dqn_*.gin had mse_inf = False, Huber: revisiting_rainbow_icml2021); c51 sets
+    # cross-entropy.
     "agent.loss": "mse",
     "agent.learning_rate": 1e-4,  # create_optimizer.learning_rate = 0.0001
     "agent.adam_eps": 3.125e-4,  # create_optimizer.eps = 0.0003125 (betas: Dop defaults 0.9, 0.999)
@@ -113,8 +120,10 @@ _CLASSIC_ENVS: dict[str, dict[str, Any]] = {
 
 _MINATAR: dict[str, Any] = {
     "total_steps": 10_000_000,  # Runner.num_iterations = 10 x training_steps = 1,000,000
-    "env.reward_clip": True,  # Dop Runner.clip_rewards default (MinAtar rewards are 0 or 1 anyway)
-    # MinAtar's Environment defaults (minatar_env.py L28 passes none): sticky actions 0.1,
+    # Dop Runner.clip_rewards default. MinAtar's rewards are 0 or 1 except Seaquest's surfacing bonus,
+    # oxygen * 10 // max_oxygen (up to 10; minatar/environments/seaquest.py), which this cuts to 1.
+    "env.reward_clip": True,
+    # MinAtar's Environment defaults (minatar_env.py L21 passes none): sticky actions 0.1,
     # difficulty ramping on. The cap is 1e8 steps, i.e. none (Freeway ends itself).
     "env.sticky_action_prob": 0.1,
     "env.max_episode_steps": None,
@@ -177,7 +186,7 @@ REVISITING_RAINBOW = Protocol(
 _DQN_CLASSIC = {
     "agent.learning_rate": 1e-3,  # dqn_{cartpole,acrobot,lunarlander}.gin create_optimizer.learning_rate
     "agent.update_period_steps": 4,  # JaxDQNAgent.update_period = 4 in every dqn_*.gin
-    "agent.loss": "mse",  # JaxDQNAgentNew.mse_inf = True
+    "agent.loss": "mse",  # JaxDQNAgentNew.mse_inf = True (from 64ec8c8; Huber before)
 }
 _DQN_MINATAR = {
     "agent.learning_rate": 2.5e-4,  # dqn_<game>.gin: 0.00025
