@@ -75,6 +75,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads, >= 1 (1 is fastest for small nets)")
     p.add_argument("--quiet", action="store_true", help="no live progress line")
+    p.add_argument("--resume-from-intact", action="store_true",
+                   help="when the run directory's logs do not hold what its newest checkpoint recorded "
+                        "(a cut, deleted or changed progress.csv / eval.csv), resume from the newest "
+                        "checkpoint whose logs are intact (or from step 0) and train the rest again, "
+                        "instead of refusing; the checkpoints after it are deleted")
 
 
 def resolve_from_args(args: argparse.Namespace):
@@ -90,6 +95,9 @@ def resolve_from_args(args: argparse.Namespace):
 def cmd_train(args: argparse.Namespace) -> int:
     from dqnlab import devices, rundir, runlock
 
+    # The stop signals are caught first: a SIGTERM while torch loads is answered, not fatal.
+    stop = StopFlag()
+    stop.install()
     # Every check comes before the first write; the lock is taken before the run directory is
     # written and held until training ends (a second `train` of the same directory exits 2).
     held = contextlib.ExitStack()
@@ -100,33 +108,52 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ConfigError(f"--threads must be >= 1, got {args.threads}")
         run_dir = args.run_dir or default_run_dir(cfg.env.id, cfg.variant, cfg.seed)
         rundir.check(cfg, run_dir)
+        if stop():
+            return _stopped_early(stop, f"nothing was written; run the same command to start {run_dir}")
         held.enter_context(runlock.hold(run_dir))
-        resumed = rundir.prepare(cfg, run_dir)
+        rundir.prepare(cfg, run_dir)
     except ConfigError as e:
         held.close()
         return _die(str(e))
     with held:
-        return _train(args, cfg, run_dir, resumed)
+        return _train(args, cfg, run_dir, stop)
 
 
-def _train(args: argparse.Namespace, cfg, run_dir: Path, resumed: bool) -> int:
+def _stopped_early(stop: StopFlag, what: str) -> int:
+    signum = stop.signum or signal.SIGTERM
+    print(f"dqnlab: stopped by {signal.Signals(signum).name} before training started; {what}", file=sys.stderr)
+    return 128 + signum
+
+
+def _train(args: argparse.Namespace, cfg, run_dir: Path, stop: StopFlag) -> int:
     import torch
 
     from dqnlab.train import train
 
     torch.set_num_threads(args.threads)
-    print(f"dqnlab: {'resuming' if resumed else 'starting'} {cfg.variant} on {cfg.env.id} "
-          f"(seed {cfg.seed}, {cfg.total_steps:,} steps = {cfg.total_frames:,} frames) in {run_dir}",
-          file=sys.stderr)
-    stop = StopFlag()
-    stop.install()
+    if stop():
+        return _stopped_early(stop, f"run the same command to start it ({run_dir})")
+    started = []
+
+    def announce(step: int) -> None:
+        started.append(step)
+        doing = f"resuming from step {step:,} of" if step else "starting"
+        print(f"dqnlab: {doing} {cfg.variant} on {cfg.env.id} (seed {cfg.seed}, {cfg.total_steps:,} steps "
+              f"= {cfg.total_frames:,} frames) in {run_dir}", file=sys.stderr)
+
     try:
-        result = train(run_dir, device=args.device, should_stop=stop, progress=None if not args.quiet else False)
+        result = train(run_dir, device=args.device, should_stop=stop, progress=None if not args.quiet else False,
+                       recover=args.resume_from_intact, on_start=announce)
+    except ConfigError as e:  # a run directory that cannot be resumed as it is: nothing changed
+        return _die(str(e))
     except Exception:  # noqa: BLE001 - train() recorded it in status.json and printed one line
         return 1
     if result == "stopped":
         print(f"dqnlab: stopped at a checkpoint; run the same command to resume ({run_dir})", file=sys.stderr)
         return 128 + (stop.signum or signal.SIGTERM)
+    if not started:
+        print(f"dqnlab: {run_dir} is already done ({cfg.total_steps:,} steps); nothing to train", file=sys.stderr)
+        return 0
     print(f"dqnlab: done: {run_dir}", file=sys.stderr)
     return 0
 

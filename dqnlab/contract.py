@@ -21,9 +21,12 @@ The one canonical name of a set: its Rainbow part is `rainbow` (all six), `rainb
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 # -- files and columns ---------------------------------------------------------------------------
 
@@ -54,6 +57,49 @@ def checkpoint_files(directory: Path) -> list[tuple[int, Path]]:
         return []
     return sorted(((int(m.group(1)), p) for p in directory.iterdir() if (m := _CHECKPOINT_FILE.match(p.name))),
                   reverse=True)
+
+
+# -- what a checkpoint records of each log ------------------------------------------------------
+#
+# A log mark is {"bytes": n, "sha256": hex digest of those n bytes}: what a CSV log held when a
+# checkpoint was written (checkpoint state and status.json's `logs`). A resume checks each log
+# against it before cutting the log back to n bytes; analysis checks a finished run's logs.
+
+
+def config_digest(config: Mapping[str, Any]) -> str:
+    """SHA-256 of a config dict as config.json holds it, its `meta` block aside: status.json's
+    `config_sha256`, the config a run was trained with (a finished run's config.json is checked
+    against it by a rerun and by analysis)."""
+    trained = {k: v for k, v in config.items() if k != "meta"}
+    return hashlib.sha256(json.dumps(trained, sort_keys=True).encode()).hexdigest()
+
+
+def log_mark(data: bytes) -> dict[str, Any]:
+    """The mark of a log holding `data`."""
+    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def log_problem(path: Path, mark: Mapping[str, Any], *, whole: bool = False) -> str | None:
+    """Why the log at `path` does not hold what `mark` recorded, as the middle of a sentence that
+    starts with the file's name and goes on with who recorded it; None if it does. It must hold the `bytes` recorded with their
+    digest (and nothing after them when `whole`). A mark without a digest (checkpoints written
+    before digests) checks the length and that the recorded bytes end a row."""
+    expected, digest = int(mark["bytes"]), mark.get("sha256")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(expected)
+            more = len(f.read(1)) > 0
+    except FileNotFoundError:
+        return None if expected == 0 else f"is missing; {expected:,} bytes of it were recorded"
+    if len(head) < expected:
+        return f"holds {len(head):,} bytes, fewer than the {expected:,} recorded"
+    if digest is not None and hashlib.sha256(head).hexdigest() != digest:
+        return f"was changed: its first {expected:,} bytes are not those recorded"
+    if digest is None and expected and not head.endswith(b"\n"):
+        return f"does not end a row at the {expected:,} bytes recorded"
+    if whole and more:
+        return f"holds more than the {expected:,} bytes recorded"
+    return None
 
 
 PROGRESS_COLUMNS: tuple[str, ...] = (

@@ -17,12 +17,19 @@ import torch
 
 from dqnlab import checkpoint, devices, rundir
 from dqnlab.agent import Agent
+from dqnlab.config import to_dict
+from dqnlab.contract import config_digest
 from dqnlab.envs import make_env
 from dqnlab.envs.signals import ends_bootstrap, learning_reward
 from dqnlab.envs.vector import Step, make_train_envs
+from dqnlab.errors import ResumeRefused
 from dqnlab.evaluate import evaluate
 from dqnlab.replay import ReplayBuffer
-from dqnlab.run_log import RunLog
+from dqnlab.run_log import RunLog, logs_problem
+
+RECOVERY = ("rerun with --resume-from-intact to resume from the newest checkpoint whose logs are intact "
+            "(or from step 0) and train the rest again, or delete {run_dir} to start over")
+"""How to recover from logs that do not hold what was recorded (the end of a refusal)."""
 
 
 @dataclass
@@ -53,6 +60,53 @@ def resume_seed(seed: int, index: int, step: int) -> int:
     """Seed of the new episode that env copy `index` starts on a resume at `step` when its state
     could not be checkpointed (31 bits: ALE takes C ints)."""
     return int(np.random.SeedSequence([seed, 6, index, step]).generate_state(1)[0] >> 1)
+
+
+def finished_config_problem(run_dir: Path) -> str | None:
+    """Why a finished run's config.json is not the config it was trained with (status.json's
+    `config_sha256`), as a refusal; None if it is (or nothing recorded it: older runs)."""
+    recorded = rundir.read_status(run_dir).get("config_sha256")
+    if recorded is None or recorded == config_digest(to_dict(rundir.read_config(run_dir))):
+        return None
+    return (f"{Path(run_dir) / rundir.CONFIG} is not the config the run was trained with (it changed after "
+            "the run finished); put config.json back as it was, or train this config in another run directory")
+
+
+def finished_problem(run_dir: Path) -> str | None:
+    """Why a finished run's logs are not what its end recorded (status.json's `logs`: exactly
+    those bytes), as a refusal with the way to recover; None if they are (or nothing recorded
+    them: runs finished before marks were kept)."""
+    marks = rundir.read_status(run_dir).get("logs")
+    problem = logs_problem(run_dir, marks, whole=True) if isinstance(marks, dict) else None
+    if problem is None:
+        return None
+    return f"{problem} when the run finished: {RECOVERY.format(run_dir=run_dir)}"
+
+
+def drop_damaged_checkpoints(run_dir: Path) -> str | None:
+    """`--resume-from-intact`: delete the checkpoints newer than the newest one whose logs hold
+    what it recorded (every one when none does: the run then starts again from step 0, its
+    logs cut to nothing), so the resume that follows starts there and trains the rest again,
+    row for row as an uninterrupted run. Returns what was done, None if the newest is intact."""
+    directory = Path(run_dir) / rundir.CHECKPOINT
+    dropped: list[Path] = []
+    at_most, intact = None, None
+    while (found := checkpoint.load_latest(directory, at_most)) is not None:
+        state, path = found
+        if logs_problem(run_dir, RunLog.marks_of(state["log"])) is None:
+            intact = state["counters"]["step"]
+            break
+        dropped.append(path)
+        at_most = state["counters"]["step"] - 1
+    if not dropped:
+        return None
+    for path in dropped:
+        path.unlink()
+    names = ", ".join(p.name for p in dropped)
+    if intact is None:
+        return f"{run_dir}: no checkpoint's logs are intact; deleted {names}; the run starts again from step 0"
+    return (f"{run_dir}: resuming from step {intact:,}, the newest checkpoint whose logs are intact; "
+            f"deleted {names}; the steps after it are trained again")
 
 
 class Run:
@@ -91,6 +145,7 @@ class Run:
 
     def state_dict(self) -> dict:
         return {
+            "config": to_dict(self.cfg),  # what a resume checks config.json against
             "counters": asdict(self.counters),
             "agent": self.agent.state_dict(),
             "replay": self.replay.state_dict(),
@@ -124,6 +179,20 @@ class Run:
             self.replay.start_episode(i, self.obs[i])
         self.log.load_state_dict(state["log"])
 
+    def check(self, state: dict, path: Path) -> None:
+        """Refuse (ResumeRefused, one line) to resume from a checkpoint that config.json no longer
+        describes, or whose logs do not hold what it recorded: the run would be half one config
+        and half another, or its logs padded or missing rows. Checks only; changes nothing."""
+        where = f"the checkpoint at step {state['counters']['step']:,} ({path.name})"
+        changes = rundir.config_changes(state.get("config", to_dict(self.cfg)), self.cfg)
+        if changes is not None:
+            raise ResumeRefused(
+                f"{self.run_dir / rundir.CONFIG} is not the config {where} was trained with: {changes}; "
+                "put config.json back as it was, or train this config in another run directory", self.run_dir)
+        problem = self.log.problem(state["log"])
+        if problem is not None:
+            raise ResumeRefused(f"{problem} by {where}: {RECOVERY.format(run_dir=self.run_dir)}", self.run_dir)
+
     def save_checkpoint(self) -> None:
         path = checkpoint.save(self.checkpoint_dir, self.counters.step, self.state_dict())
         self.log.last_checkpoint = str(path.relative_to(self.run_dir))
@@ -138,6 +207,7 @@ class Run:
             self.log.start_over()
             return False
         state, path = found
+        self.check(state, path)
         self.load_state_dict(state)
         self.log.last_checkpoint = str(path.relative_to(self.run_dir))
         return True

@@ -35,8 +35,24 @@ def umask() -> int:
     return mask
 
 
+def fsync_dir(path: Path) -> None:
+    """Make the directory entries in `path` durable (a file created or renamed there survives a
+    host crash); a no-op where directories cannot be opened (not POSIX)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems refuse fsync on directories
+        pass
+    finally:
+        os.close(fd)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over `path`. The file
+    """Write to a temporary file in the same directory, fsync, then rename over `path` (and fsync
+    the directory, so the rename is durable too). The file
     gets the permissions of any new file (0666 less the umask), not mkstemp's private 0600, so
     colleagues sharing a cluster's scratch can read results when the umask lets them."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,6 +67,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -157,6 +174,34 @@ def _diff_keys(a: Any, b: Any, prefix: str = "") -> list[str]:
             out += _diff_keys(a.get(k), b.get(k), f"{prefix}{k}.")
         return out
     return [] if a == b else [prefix.rstrip(".")]
+
+
+def config_changes(trained: dict[str, Any], cfg: Config, limit: int = 3) -> str | None:
+    """How `cfg` differs from the config dict a checkpoint was `trained` with, e.g.
+    `agent.batch_size (16 there, 32 here)`; None if it does not. A key the checkpoint lacks (a
+    field added by a later dqnlab) counts as its default."""
+    now, defaults = to_dict(cfg), to_dict(Config())
+    keys = sorted(k for k in _diff_keys(trained, now)
+                  if not (_lookup(trained, k) is _ABSENT and _lookup(now, k) == _lookup(defaults, k)))
+    if not keys:
+        return None
+    shown = [f"{k} ({_shown(_lookup(trained, k))} there, {_shown(_lookup(now, k))} here)" for k in keys[:limit]]
+    return ", ".join(shown) + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
+
+
+_ABSENT = object()
+
+
+def _lookup(d: Any, key: str) -> Any:
+    for part in key.split("."):
+        if not isinstance(d, dict) or part not in d:
+            return _ABSENT
+        d = d[part]
+    return d
+
+
+def _shown(value: Any) -> str:
+    return "absent" if value is _ABSENT else json.dumps(value)
 
 
 def read_status(run_dir: Path) -> dict[str, Any]:

@@ -49,6 +49,10 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field for every run (see `dqnlab train --help`); repeatable")
     p.add_argument("--retry-failed", action="store_true", help="rerun failed runs (from their last checkpoint)")
+    p.add_argument("--resume-from-intact", action="store_true",
+                   help="a run whose logs do not hold what its newest checkpoint recorded resumes from "
+                        "the newest checkpoint whose logs are intact (or step 0) instead of failing "
+                        "(such a run failed before: add --retry-failed)")
     p.add_argument("--force", action="store_true",
                    help="replace a sweep dir made from a different definition: changed runs start over, "
                         "runs no longer in the grid are deleted (--dry-run lists them); "
@@ -95,6 +99,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         args.experiment, sweep_dir=args.sweep_dir, grid_options=grid_options, executor=executor,
         device=args.device, wandb_project=args.wandb, dry_run=args.dry_run,
         retry_failed=args.retry_failed, force=args.force, delete_finished=args.delete_finished,
+        resume_from_intact=args.resume_from_intact,
         runs_per_process=runs_per_process,
     )
     return result.exit_code

@@ -123,6 +123,7 @@ def launch(
     wandb_project: str | None = None,
     dry_run: bool = False,
     retry_failed: bool = False,
+    resume_from_intact: bool = False,
     force: bool = False,
     delete_finished: bool = False,
     runs_per_process: packing.PackSize | str | None = None,
@@ -132,7 +133,7 @@ def launch(
     from `executors.create`; every input is checked before anything is written. Replacing a sweep
     directory's runs needs `force`, deleting finished ones also `delete_finished` (`changes.py`).
     `runs_per_process`: runs per pack, a number or "auto" (None: the executor's, i.e. the
-    profile's, else auto)."""
+    profile's, else auto). `resume_from_intact`: see `train.train` (`recover`)."""
     out = out or sys.stdout
     runner = executors.create(executor) if isinstance(executor, str) else executor
     pack_size = packing.parse_pack_size(runner.runs_per_process if runs_per_process is None
@@ -171,7 +172,8 @@ def launch(
     if not result.to_run:
         return result
 
-    options = RunOptions(device=device, wandb_project=wandb_project, sweep_name=sweep.name)
+    options = RunOptions(device=device, wandb_project=wandb_project, sweep_name=sweep.name,
+                         resume_from_intact=resume_from_intact)
     execution = runner.run(sweep_dir, result.packs, options, out)
     result.outcomes, result.jobs = execution.outcomes, execution.jobs
     _print_outcomes(result, out)
