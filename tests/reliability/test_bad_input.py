@@ -9,14 +9,12 @@ the "bad inputs tried" figure of the README's reliability section.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import stat
 from pathlib import Path
 
 import pytest
-from run_helpers import TINY, TINY_ARGS
+from run_helpers import TINY, TINY_ARGS, tree_hash
 
 from dqnlab.cli import main
 
@@ -55,7 +53,7 @@ CASES: list[tuple[str, list[str], str, dict[str, str]]] = [
     ("minatar-torso-on-cartpole", [*CP, "--set", "network.torso=minatar"], "needs image observations", {}),
     ("nature-torso-on-minatar", ["train", "--env", "MinAtar/Breakout-v1", "--run-dir", "new_run",
                                  "--set", "network.torso=nature"], "at least 36x36", {}),
-    ("zero-envs", [*CP, "--set", "env.num_envs=0"], "env.num_envs must be >= 1", {}),
+    ("zero-envs", [*CP, "--set", "env.num_envs=0"], "env.num_envs must be in", {}),
     ("envs-not-dividing", [*CP, "--steps", "100", "--set", "env.num_envs=3"], "multiples", {}),
     ("zero-eval-episodes", [*CP, "--set", "eval.episodes=0"], "eval.episodes", {}),
     ("eval-budget-below-episodes", [*CP, "--set", "eval.max_steps=3"], "eval.max_steps", {}),
@@ -65,6 +63,23 @@ CASES: list[tuple[str, list[str], str, dict[str, str]]] = [
     ("duplicate-component", [*CP, "--components", "double,double"], "double", {}),
     ("unknown-atari-protocol", ["train", "--env", "ALE/Pong-v5", "--run-dir", "new_run",
                                 "--protocol", "nosuch"], "unknown protocol", {}),
+    # -- train: ranges, constraints and keys that select settings (issue 23, items 3, 5, 6;
+    # tests/reliability/test_validation.py tries every field and constraint) ------------------
+    ("gamma-above-one", [*CP, "--set", "agent.gamma=1.5"], "agent.gamma must be in (0, 1]", {}),
+    ("budget-1e23", [*CP, "--steps", "100000000000000000000000"], "the budget (--steps)", {}),
+    ("set-budget-1e23", [*CP, "--set", "total_steps=1e23"], "the budget (--steps)", {}),
+    ("replay-of-1e12", [*CP, "--set", "replay.capacity=1e12"], "replay.capacity must be in", {}),
+    ("learning-rate-1e30", [*CP, "--set", "agent.learning_rate=1e30"], "agent.learning_rate must be in", {}),
+    ("zero-hidden-layer", [*CP, "--set", "network.hidden_sizes=64,0"], "network.hidden_sizes", {}),
+    ("beta-above-one", [*CP, "--set", "replay.importance_exponent_end=2"], "importance_exponent_end", {}),
+    ("atari-setting-on-classic", [*CP, "--set", "env.frame_stack=4"], "does not support", {}),
+    ("bounds-not-fitting-the-env", [*CP, "--set", "network.input_low=-1,-1", "--set",
+                                    "network.input_high=1,1"], "4 features", {}),
+    ("set-env-id", [*CP, "--set", "env.id=Acrobot-v1"], "use --env", {}),
+    ("set-protocol", [*CP, "--set", "protocol=revisiting_rainbow_dqn"], "use --protocol", {}),
+    ("set-preset", [*CP, "--set", "preset=atari"], "use --preset", {}),
+    ("set-components", [*CP, "--set", "components=double"], "use --components", {}),
+    ("set-seed", [*CP, "--set", "seed=3"], "use --seed", {}),
     # -- train: a component switched behind the variant's name (item 1) ----------------------
     ("set-double-on-dqn", [*CP, "--set", "agent.double=true"], "--components", {}),
     ("set-dueling-on-dqn", [*CP, "--set", "network.dueling=true"], "--components", {}),
@@ -104,7 +119,14 @@ CASES: list[tuple[str, list[str], str, dict[str, str]]] = [
      "not valid JSON", {}),
     ("bad-seeds", [*SWEEP, "--seeds", "abc"], "--seeds", {}),
     ("zero-seeds", [*SWEEP, "--seeds", "0"], "--seeds", {}),
-    ("negative-seed-list", [*SWEEP, "--seeds", "0,-1"], "seeds must be >= 0", {}),
+    ("negative-seed-list", [*SWEEP, "--seeds", "0,-1"], "seeds must be in", {}),
+    ("seed-listed-twice", [*SWEEP, "--seeds", "0,0"], "seed 0 is listed twice", {}),
+    ("absurd-seed-count", [*SWEEP, "--seeds", "100000000", "--dry-run"], "more than the 1,000", {}),
+    ("absurd-grid", [*SWEEP, "--envs", "CartPole-v1,Acrobot-v1", "--variants", "all_subsets", "--seeds",
+                     "1000", "--dry-run"], "more than the 100,000", {}),
+    ("sweep-budget-1e23", [*SWEEP, "--steps", "100000000000000000000000"], "the budget (--steps)", {}),
+    ("sweep-set-seed", [*SWEEP, "--set", "seed=3"], "use --seed", {}),
+    ("sweep-set-protocol", [*SWEEP, "--set", "protocol=revisiting_rainbow_dqn"], "use --protocol", {}),
     ("sweep-unknown-env", [*SWEEP, "--envs", "NoSuchEnv-v0"], "NoSuchEnv", {}),
     ("sweep-unknown-variant", [*SWEEP, "--variants", "dqn+foo"], "generator", {}),
     ("sweep-zero-steps", [*SWEEP, "--steps", "0"], "budget", {}),
@@ -144,18 +166,6 @@ CASES: list[tuple[str, list[str], str, dict[str, str]]] = [
     ("analyze-unknown-metric", ["analyze", DONE, "--metric", "nope"], "invalid choice", {}),
     ("analyze-out-is-a-file", ["analyze", DONE, "--out", "afile"], "not a directory", {}),
 ]
-
-
-def tree_hash(root: Path) -> str:
-    """Every path under `root` with its kind, mode and content: any file created, removed or
-    changed (a lock file, a status rewrite, a chmod) changes the hash."""
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        info = path.lstat()
-        h.update(f"{path.relative_to(root)}|{stat.filemode(info.st_mode)}|".encode())
-        if path.is_file():
-            h.update(hashlib.sha256(path.read_bytes()).digest())
-    return h.hexdigest()
 
 
 @pytest.fixture(scope="module")
