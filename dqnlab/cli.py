@@ -133,12 +133,16 @@ def _train(args: argparse.Namespace, cfg, run_dir: Path, stop: StopFlag) -> int:
     torch.set_num_threads(args.threads)
     if stop():
         return _stopped_early(stop, f"run the same command to start it ({run_dir})")
+    from dqnlab import rundir
+
+    if (problem := rundir.status_problem(run_dir)) is not None:
+        print(f"dqnlab: {run_dir}: {problem}; the run goes on from its checkpoints and rewrites it", file=sys.stderr)
     started = []
 
     def announce(step: int) -> None:
         started.append(step)
-        doing = f"resuming from step {step:,} of" if step else "starting"
-        print(f"dqnlab: {doing} {cfg.variant} on {cfg.env.id} (seed {cfg.seed}, {cfg.total_steps:,} steps "
+        doing, at = ("resuming", f" at step {step:,}") if step else ("starting", "")
+        print(f"dqnlab: {doing} {cfg.variant} on {cfg.env.id}{at} (seed {cfg.seed}, {cfg.total_steps:,} steps "
               f"= {cfg.total_frames:,} frames) in {run_dir}", file=sys.stderr)
 
     try:

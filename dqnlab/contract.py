@@ -153,18 +153,34 @@ def parse_variant(spec: str, known: Sequence[str] = RAINBOW) -> tuple[str, ...]:
     if not s:
         raise GrammarError("empty variant spec; try dqn, rainbow, rainbow-no-per or dqn+double")
     if "," in s:
-        return canonical((p.strip() for p in s.split(",") if p.strip()), known)
+        return canonical(_named(s.split(","), spec, "listed"), known)
     head, *extras = s.split("+")
+    extras = _named(extras, spec, "added")
     if head == DQN_NAME:
         base: list[str] = []
     elif head == RAINBOW_NAME:
         base = list(RAINBOW)
     elif head.startswith(RAINBOW_NAME + _NO):
-        removed = canonical(head[len(RAINBOW_NAME + _NO):].split(_NO), RAINBOW)
+        removed = canonical(_named(head[len(RAINBOW_NAME + _NO):].split(_NO), spec, "removed"), RAINBOW)
         base = [n for n in RAINBOW if n not in removed]
     else:  # a bare component list: per+double, noisy
-        base, extras = [], [head, *extras]
+        base, extras = [], [*_named([head], spec, "added"), *extras]
+    for name in extras:
+        if name in base:
+            raise GrammarError(f"{name!r} is added in {spec!r} but is part of {head!r} already")
     return canonical([*base, *extras], known)
+
+
+def _named(parts: Sequence[str], spec: str, verb: str) -> list[str]:
+    """The component names of one part of a spec, stripped; a one-line GrammarError quoting the
+    spec for an empty name (`dqn++double`) or a name given twice (`rainbow-no-double-no-double`)."""
+    names = [p.strip() for p in parts]
+    if any(not n for n in names):
+        raise GrammarError(f"empty component name in {spec!r} (a separator doubled, or at an end)")
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:
+        raise GrammarError(f"{twice!r} is {verb} twice in {spec!r}")
+    return names
 
 
 def variant_name(components: Iterable[str], known: Sequence[str] = RAINBOW) -> str:

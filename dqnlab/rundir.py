@@ -130,9 +130,10 @@ def check_creatable(path: Path, what: str) -> None:
         raise ConfigError(f"{what} {path}: cannot create it, {parent} is not writable")
 
 
-def check(cfg: Config, run_dir: Path) -> bool:
+def check(cfg: Config, run_dir: Path, *, remedy: str = "use another --run-dir") -> bool:
     """What `prepare` would do, without writing anything: True if `run_dir` holds this config (a
-    resume), False if it is absent or empty (a new run); ConfigError with one line otherwise."""
+    resume), False if it is absent or empty (a new run); ConfigError with one line otherwise,
+    ending in `remedy` (what the command that asked can do about it)."""
     run_dir = Path(run_dir)
     check_creatable(run_dir, "run directory")
     path = run_dir / CONFIG
@@ -140,19 +141,18 @@ def check(cfg: Config, run_dir: Path) -> bool:
         try:
             stored = json.loads(path.read_text())
         except (OSError, ValueError) as e:
-            raise ConfigError(f"{path} is unreadable ({type(e).__name__}); use another --run-dir") from None
+            raise ConfigError(f"{path} is unreadable ({type(e).__name__}); {remedy}") from None
         if not isinstance(stored, dict):
-            raise ConfigError(f"{path} does not hold a config; use another --run-dir")
+            raise ConfigError(f"{path} does not hold a config; {remedy}")
         stored.pop("meta", None)
         if stored != to_dict(cfg):
             diff = sorted(_diff_keys(stored, to_dict(cfg)))
             raise ConfigError(
-                f"{run_dir} already holds a different config (differs in {', '.join(diff[:5])}); "
-                "use another --run-dir"
+                f"{run_dir} already holds a different config (differs in {', '.join(diff[:5])}); {remedy}"
             )
         return True
     if run_dir.exists() and any(p.name != LOCK for p in run_dir.iterdir()):
-        raise ConfigError(f"{run_dir} exists, is not empty and holds no {CONFIG}")
+        raise ConfigError(f"{run_dir} exists, is not empty and holds no {CONFIG}; {remedy}")
     return False
 
 
@@ -204,12 +204,29 @@ def _shown(value: Any) -> str:
     return "absent" if value is _ABSENT else json.dumps(value)
 
 
-def read_status(run_dir: Path) -> dict[str, Any]:
-    path = Path(run_dir) / STATUS
+def _load_status(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """status.json's content, or None and why it cannot be used."""
     try:
-        return json.loads(path.read_text())
+        status = json.loads((Path(run_dir) / STATUS).read_text())
+    except FileNotFoundError:
+        return None, f"{STATUS} is missing"
     except (OSError, ValueError):
-        return {"state": "pending", "steps_done": 0, "error": None}
+        return None, f"{STATUS} is unreadable"
+    if not isinstance(status, dict) or not isinstance(status.get("state"), str):
+        return None, f"{STATUS} holds no status"
+    return status, None
+
+
+def read_status(run_dir: Path) -> dict[str, Any]:
+    """status.json's content; a missing or unreadable one reads as pending at step 0
+    (`status_problem` says why)."""
+    status, _ = _load_status(run_dir)
+    return status if status is not None else {"state": "pending", "steps_done": 0, "error": None}
+
+
+def status_problem(run_dir: Path) -> str | None:
+    """Why status.json cannot be read (missing, not JSON, not a status), None if it can."""
+    return _load_status(run_dir)[1]
 
 
 def write_status(run_dir: Path, state: str, **fields: Any) -> None:

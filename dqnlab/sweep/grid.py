@@ -128,7 +128,9 @@ def prepare(sweep: Sweep, runs: list[Run], sweep_dir: Path, *, force: bool = Fal
         changes.check(plan, sweep_dir, delete_finished=delete_finished)
     for run in runs:
         if run.rel_dir not in deleted:
-            rundir.check(run.config, run.dir(sweep_dir))
+            rundir.check(run.config, run.dir(sweep_dir), remedy=(
+                f"its config.json must be the one {MANIFEST} lists: put it back, or delete that run "
+                "directory to start the run over"))
     # Checked: from here on, writes.
     for rel in deleted:
         print(f"dqnlab: deleting {rel} ({plan.states.get(rel, 'pending')})", file=out or sys.stdout)

@@ -63,7 +63,7 @@ CASES: list[tuple[str, list[str], str, dict[str, str]]] = [
     ("duplicate-component", [*CP, "--components", "double,double"], "double", {}),
     ("unknown-atari-protocol", ["train", "--env", "ALE/Pong-v5", "--run-dir", "new_run",
                                 "--protocol", "nosuch"], "unknown protocol", {}),
-    # -- train: ranges, constraints and keys that select settings (issue 23, items 3, 5, 6;
+    # -- train: ranges, constraints and keys that select settings (issue 23, items 3, 5, 6, 10;
     # tests/reliability/test_validation.py tries every field and constraint) ------------------
     ("gamma-above-one", [*CP, "--set", "agent.gamma=1.5"], "agent.gamma must be in (0, 1]", {}),
     ("budget-1e23", [*CP, "--steps", "100000000000000000000000"], "the budget (--steps)", {}),
@@ -80,6 +80,9 @@ CASES: list[tuple[str, list[str], str, dict[str, str]]] = [
     ("set-preset", [*CP, "--set", "preset=atari"], "use --preset", {}),
     ("set-components", [*CP, "--set", "components=double"], "use --components", {}),
     ("set-seed", [*CP, "--set", "seed=3"], "use --seed", {}),
+    ("doubled-plus", [*CP, "--components", "dqn++double"], "empty component name in 'dqn++double'", {}),
+    ("removed-twice", [*CP, "--components", "rainbow-no-double-no-double"], "'double' is removed twice", {}),
+    ("added-to-rainbow", [*CP, "--components", "rainbow+double"], "part of 'rainbow' already", {}),
     # -- train: a component switched behind the variant's name (item 1) ----------------------
     ("set-double-on-dqn", [*CP, "--set", "agent.double=true"], "--components", {}),
     ("set-dueling-on-dqn", [*CP, "--set", "network.dueling=true"], "--components", {}),
@@ -127,6 +130,8 @@ CASES: list[tuple[str, list[str], str, dict[str, str]]] = [
     ("sweep-budget-1e23", [*SWEEP, "--steps", "100000000000000000000000"], "the budget (--steps)", {}),
     ("sweep-set-seed", [*SWEEP, "--set", "seed=3"], "use --seed", {}),
     ("sweep-set-protocol", [*SWEEP, "--set", "protocol=revisiting_rainbow_dqn"], "use --protocol", {}),
+    ("sweep-run-with-edited-config", ["sweep", "exp.py", "--sweep-dir", "edited_sweep"],
+     "put it back, or delete that run directory", {}),
     ("sweep-unknown-env", [*SWEEP, "--envs", "NoSuchEnv-v0"], "NoSuchEnv", {}),
     ("sweep-unknown-variant", [*SWEEP, "--variants", "dqn+foo"], "generator", {}),
     ("sweep-zero-steps", [*SWEEP, "--steps", "0"], "budget", {}),
@@ -186,6 +191,9 @@ def workspace(tmp_path_factory) -> Path:
     (ws / "slurm.toml").write_text('partition = "cpu"\ntime = "1:00:00"\n')
     (ws / "bad.toml").write_text('partition = "cpu"\ntime = "1:00:00"\npartitoin = "x"\n')
     launch(definition.load(ws / "exp.py"), sweep_dir=ws / DONE, executor="debug", out=open(os.devnull, "w"))
+    shutil.copytree(ws / DONE, ws / "edited_sweep")  # a run whose config.json was edited since
+    edited = ws / "edited_sweep" / "CartPole-v1/dqn/seed_0/config.json"
+    edited.write_text(edited.read_text().replace('"batch_size": 16', '"batch_size": 32'))
     # Folders to analyze: a readable run beside one that cannot be read.
     for folder in ("corrupt_eval", "truncated_config"):
         shutil.copytree(ws / DONE_RUN, ws / folder / "good")
