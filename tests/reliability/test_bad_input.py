@@ -9,6 +9,7 @@ the "bad inputs tried" figure of the README's reliability section.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -164,6 +165,9 @@ CASES: list[tuple[str, list[str], str, dict[str, str]]] = [
     ("analyze-corrupt-eval", ["analyze", "corrupt_eval"], "--allow-partial", {}),
     ("analyze-truncated-config", ["analyze", "truncated_config"], "--allow-partial", {}),
     ("analyze-only-unreadable", ["analyze", "truncated_run"], "no readable runs", {}),
+    ("analyze-repeated-row", ["analyze", "repeated_row"], "does not come after step", {}),
+    ("analyze-infinite-return", ["analyze", "infinite_return"], "return_mean is inf", {}),
+    ("analyze-log-changed-since", ["analyze", "changed_since"], "eval.csv was changed", {}),
     ("analyze-zero-final-evals", ["analyze", DONE, "--final-evals", "0"], "--final-evals", {}),
     ("analyze-unknown-format", ["analyze", DONE, "--formats", "xyz"], "--formats", {}),
     ("analyze-zero-dpi", ["analyze", DONE, "--dpi", "0"], "--dpi", {}),
@@ -200,6 +204,16 @@ def workspace(tmp_path_factory) -> Path:
         shutil.copytree(ws / DONE_RUN, ws / folder / "bad")
     with open(ws / "corrupt_eval" / "bad" / "eval.csv", "a") as f:
         f.write("1,2,3,4,5,6,7,8,9,10,11,12,13\n")  # a row with too many fields
+    # Bad rows (issue 23, item 7), in runs whose status.json predates marks (only the rows can
+    # tell), and a finished run's eval.csv changed since its status.json recorded it.
+    for folder, edit in (("repeated_row", lambda rows: [*rows, rows[1]]),
+                         ("infinite_return", lambda rows: [*rows[:-1], rows[-1].replace(rows[-1].split(",")[2], "inf", 1)]),
+                         ("changed_since", lambda rows: [*rows[:-1], rows[-1].replace(",", ",1", 1)])):
+        shutil.copytree(ws / DONE_RUN, ws / folder / "run")
+        evals, status = ws / folder / "run" / "eval.csv", ws / folder / "run" / "status.json"
+        evals.write_text("\n".join(edit(evals.read_text().splitlines())) + "\n")
+        if folder != "changed_since":
+            status.write_text(json.dumps({k: v for k, v in json.loads(status.read_text()).items() if k != "logs"}))
     for config in (ws / "truncated_config" / "bad" / "config.json", ws / "truncated_run" / "config.json"):
         config.parent.mkdir(exist_ok=True)
         config.write_text((ws / DONE_RUN / "config.json").read_text()[:100])
