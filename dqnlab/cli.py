@@ -13,6 +13,7 @@ from typing import NoReturn
 from dqnlab.components import COMPONENT_NAMES, RAINBOW
 from dqnlab.contract import run_rel_dir
 from dqnlab.errors import ConfigError
+from dqnlab.stopping import StopFlag, signal_name
 
 EXIT_USAGE = 2
 
@@ -32,25 +33,6 @@ class Parser(argparse.ArgumentParser):
 
 def default_run_dir(env_id: str, variant: str, seed: int) -> Path:
     return Path("runs") / run_rel_dir(env_id, variant, seed)
-
-
-class StopFlag:
-    """SIGINT/SIGTERM set a flag; the loop checkpoints at the next step boundary and exits."""
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-
-    def install(self) -> None:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._handle)
-
-    def _handle(self, signum, frame) -> None:
-        if self.signum is not None:  # second signal: give up at once
-            raise KeyboardInterrupt
-        self.signum = signum
-
-    def __call__(self) -> bool:
-        return self.signum is not None
 
 
 # -- train -----------------------------------------------------------------------------------------
@@ -95,9 +77,7 @@ def resolve_from_args(args: argparse.Namespace):
 def cmd_train(args: argparse.Namespace) -> int:
     from dqnlab import devices, rundir, runlock
 
-    # The stop signals are caught first: a SIGTERM while torch loads is answered, not fatal.
-    stop = StopFlag()
-    stop.install()
+    stop: StopFlag = getattr(args, "stop", None) or StopFlag()  # main's, installed before anything
     # Every check comes before the first write; the lock is taken before the run directory is
     # written and held until training ends (a second `train` of the same directory exits 2).
     held = contextlib.ExitStack()
@@ -120,9 +100,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _stopped_early(stop: StopFlag, what: str) -> int:
-    signum = stop.signum or signal.SIGTERM
-    print(f"dqnlab: stopped by {signal.Signals(signum).name} before training started; {what}", file=sys.stderr)
-    return 128 + signum
+    print(f"dqnlab: stopped by {signal_name(stop.signum)} before training started; {what}", file=sys.stderr)
+    return 128 + (stop.signum or signal.SIGINT)
 
 
 def _train(args: argparse.Namespace, cfg, run_dir: Path, stop: StopFlag) -> int:
@@ -225,16 +204,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    func: Callable[[argparse.Namespace], int] = args.func
+    # The stop signals are caught first: a SIGTERM while the parser (and torch) loads is answered.
+    stop = StopFlag()
+    stop.install()
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        args.stop = stop
+        func: Callable[[argparse.Namespace], int] = args.func
         return int(func(args) or 0)
     except ConfigError as e:
         return _die(str(e))
-    except KeyboardInterrupt:  # a second Ctrl-C: given up at once, no checkpoint
-        print("dqnlab: interrupted", file=sys.stderr)
-        return 128 + signal.SIGINT
+    except KeyboardInterrupt as e:  # a second signal, or one where nothing could checkpoint
+        signum = getattr(e, "signum", signal.SIGINT)
+        print(f"dqnlab: interrupted by {signal_name(signum)}; runs stopped where they were: the same "
+              "command resumes them from their last checkpoints", file=sys.stderr)
+        return 128 + signum
+    finally:
+        stop.restore()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from dqnlab.stopping import signal_name
 from dqnlab.sweep import executors
 
 SWEEP_EPILOG = """\
@@ -88,6 +89,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from dqnlab.sweep.launch import launch
     from dqnlab.sweep.packing import parse_pack_size
 
+    stop = getattr(args, "stop", None)
     runs_per_process = None if args.runs_per_process is None else parse_pack_size(args.runs_per_process)
     executor = executors.create(args.executor, executors.ExecutorSettings(
         profile=args.profile, workers=args.workers, wait=args.wait))
@@ -95,6 +97,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         full=args.full, subset=args.subset, seeds=args.seeds, envs=args.envs, variants=args.variants,
         steps=args.steps, overrides=parse_set_args(args.overrides),
     )
+    if stop is not None:
+        if stop():  # a signal while the command loaded: nothing was read or written yet
+            print(f"dqnlab: stopped by {signal_name(stop.signum)} before the sweep started; nothing was "
+                  "launched", file=sys.stderr)
+            return 128 + stop.signum
+        stop.raising()  # the local executor stops its workers at a checkpoint, as on Ctrl-C
     result = launch(
         args.experiment, sweep_dir=args.sweep_dir, grid_options=grid_options, executor=executor,
         device=args.device, wandb_project=args.wandb, dry_run=args.dry_run,
@@ -102,6 +110,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         resume_from_intact=args.resume_from_intact,
         runs_per_process=runs_per_process,
     )
+    if result.exit_code == 130 and stop is not None and stop.signum is not None:
+        return 128 + stop.signum  # stopped by this signal (SIGTERM: 143)
     return result.exit_code
 
 
