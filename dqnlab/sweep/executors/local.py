@@ -125,7 +125,7 @@ def run_local(sweep_dir: Path, packs: list[list[str]], options: RunOptions, work
     """Train the packs of runs in `workers` processes with a live progress display; returns run ->
     outcome ("stopped" for runs interrupted or never started because of Ctrl-C)."""
     sweep_dir = Path(sweep_dir)
-    monitor = SweepMonitor(sweep_dir, [rel for pack in packs for rel in pack])
+    monitor = SweepMonitor(sweep_dir, packs, workers=max(1, workers), device=options.device)
     outcomes: dict[str, str] = {}
     pool = cf.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=mp.get_context("spawn"),
                                   initializer=_init_worker, initargs=(os.getpid(),))
