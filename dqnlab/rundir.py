@@ -148,7 +148,7 @@ def check(cfg: Config, run_dir: Path, *, remedy: str = "use another --run-dir") 
         if stored != to_dict(cfg):
             diff = sorted(_diff_keys(stored, to_dict(cfg)))
             raise ConfigError(
-                f"{run_dir} already holds a different config (differs in {', '.join(diff[:5])}); {remedy}"
+                f"{run_dir} already holds a different config in {CONFIG} (differs in {', '.join(diff[:5])}); {remedy}"
             )
         return True
     if run_dir.exists() and any(p.name != LOCK for p in run_dir.iterdir()):
