@@ -33,6 +33,10 @@ class Window:
     q: list[float] = field(default_factory=list)
 
 
+RECOVERY = ("rerun with --resume-from-intact to resume from the newest checkpoint whose logs are intact "
+            "(or from step 0) and train the rest again, or delete {run_dir} to start over")
+"""How to recover from logs that do not hold what was recorded (the end of a refusal)."""
+
 HEARTBEAT_S = 30.0
 """A running run rewrites status.json at least this often (its `updated` time is the heartbeat
 `dqnlab status` reads to tell a live run from a dead one on another machine)."""
@@ -99,11 +103,10 @@ class RunLog:
         return rundir.mark_failed(self.run_dir, error, **self._status_fields(steps_done))
 
     def _status_fields(self, steps_done: int) -> dict[str, Any]:
-        fields = {"steps_done": steps_done, "total_steps": self.cfg.total_steps,
-                  "last_checkpoint": self.last_checkpoint, "config_sha256": self.config_sha256}
-        if self.marks is not None:
-            fields["logs"] = self.marks
-        return fields
+        # `logs` None after a start over: the marks of checkpoints that are gone must not stay.
+        return {"steps_done": steps_done, "total_steps": self.cfg.total_steps,
+                "last_checkpoint": self.last_checkpoint, "config_sha256": self.config_sha256,
+                "logs": self.marks}
 
     # -- checkpointing --------------------------------------------------------------------------
 
@@ -159,3 +162,24 @@ def logs_problem(run_dir: Path, marks: dict[str, dict[str, Any]], *, whole: bool
         if why is not None:
             return f"{Path(run_dir) / name} {why}"
     return None
+
+
+def finished_config_problem(run_dir: Path) -> str | None:
+    """Why a finished run's config.json is not the config it was trained with (status.json's
+    `config_sha256`), as a refusal; None if it is (or nothing recorded it: older runs)."""
+    recorded = rundir.read_status(run_dir).get("config_sha256")
+    if recorded is None or recorded == config_digest(to_dict(rundir.read_config(run_dir))):
+        return None
+    return (f"{Path(run_dir) / rundir.CONFIG} is not the config the run was trained with (it changed after "
+            "the run finished); put config.json back as it was, or train this config in another run directory")
+
+
+def finished_problem(run_dir: Path) -> str | None:
+    """Why a finished run's logs are not what its end recorded (status.json's `logs`: exactly
+    those bytes), as a refusal with the way to recover; None if they are (or nothing recorded
+    them: runs finished before marks were kept)."""
+    marks = rundir.read_status(run_dir).get("logs")
+    problem = logs_problem(run_dir, marks, whole=True) if isinstance(marks, dict) else None
+    if problem is None:
+        return None
+    return f"{problem} when the run finished: {RECOVERY.format(run_dir=run_dir)}"

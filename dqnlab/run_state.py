@@ -18,18 +18,13 @@ import torch
 from dqnlab import checkpoint, devices, rundir
 from dqnlab.agent import Agent
 from dqnlab.config import to_dict
-from dqnlab.contract import config_digest
 from dqnlab.envs import make_env
 from dqnlab.envs.signals import ends_bootstrap, learning_reward
 from dqnlab.envs.vector import Step, make_train_envs
 from dqnlab.errors import ResumeRefused
 from dqnlab.evaluate import evaluate
 from dqnlab.replay import ReplayBuffer
-from dqnlab.run_log import RunLog, logs_problem
-
-RECOVERY = ("rerun with --resume-from-intact to resume from the newest checkpoint whose logs are intact "
-            "(or from step 0) and train the rest again, or delete {run_dir} to start over")
-"""How to recover from logs that do not hold what was recorded (the end of a refusal)."""
+from dqnlab.run_log import RECOVERY, RunLog, logs_problem
 
 
 @dataclass
@@ -60,27 +55,6 @@ def resume_seed(seed: int, index: int, step: int) -> int:
     """Seed of the new episode that env copy `index` starts on a resume at `step` when its state
     could not be checkpointed (31 bits: ALE takes C ints)."""
     return int(np.random.SeedSequence([seed, 6, index, step]).generate_state(1)[0] >> 1)
-
-
-def finished_config_problem(run_dir: Path) -> str | None:
-    """Why a finished run's config.json is not the config it was trained with (status.json's
-    `config_sha256`), as a refusal; None if it is (or nothing recorded it: older runs)."""
-    recorded = rundir.read_status(run_dir).get("config_sha256")
-    if recorded is None or recorded == config_digest(to_dict(rundir.read_config(run_dir))):
-        return None
-    return (f"{Path(run_dir) / rundir.CONFIG} is not the config the run was trained with (it changed after "
-            "the run finished); put config.json back as it was, or train this config in another run directory")
-
-
-def finished_problem(run_dir: Path) -> str | None:
-    """Why a finished run's logs are not what its end recorded (status.json's `logs`: exactly
-    those bytes), as a refusal with the way to recover; None if they are (or nothing recorded
-    them: runs finished before marks were kept)."""
-    marks = rundir.read_status(run_dir).get("logs")
-    problem = logs_problem(run_dir, marks, whole=True) if isinstance(marks, dict) else None
-    if problem is None:
-        return None
-    return f"{problem} when the run finished: {RECOVERY.format(run_dir=run_dir)}"
 
 
 def drop_damaged_checkpoints(run_dir: Path) -> str | None:

@@ -20,14 +20,8 @@ from dqnlab import rundir, runlock
 from dqnlab.errors import ResumeRefused
 from dqnlab.loop import Diverged, Trainer
 from dqnlab.pack_rules import pack_mismatch
-from dqnlab.run_state import (
-    Counters,
-    drop_damaged_checkpoints,
-    env_seed,
-    finished_config_problem,
-    finished_problem,
-    resume_seed,
-)
+from dqnlab.run_log import finished_config_problem, finished_problem
+from dqnlab.run_state import Counters, drop_damaged_checkpoints, env_seed, resume_seed
 
 __all__ = ["Counters", "Diverged", "Trainer", "env_seed", "finished", "pack_mismatch", "resume_seed", "train",
            "train_pack"]

@@ -235,3 +235,27 @@ def test_a_sweep_fails_a_damaged_run_and_resumes_it_from_an_intact_checkpoint(tm
                    resume_from_intact=True)
     assert again.exit_code == 0 and again.outcomes == {"CartPole-v1/dqn/seed_0": "done"}
     assert_same_logs(run_dir, reference)
+
+
+def test_a_sweep_relaunch_names_a_finished_run_whose_log_changed(tmp_path, capsys, reference):
+    """Before, a relaunch counted it "done" and exited 0; now it is skipped as damaged, named on
+    stderr, the launch exits 1, and --resume-from-intact trains it again from an intact checkpoint."""
+    from run_helpers import TINY
+
+    from dqnlab.sweep import Sweep
+    from dqnlab.sweep.launch import launch
+
+    sweep = Sweep(name="one", envs=("CartPole-v1",), variants=("dqn",), seeds=1, steps=STEPS, overrides=TINY)
+    quiet = open(os.devnull, "w")
+    assert launch(sweep, sweep_dir=tmp_path / "sweep", executor="debug", out=quiet).exit_code == 0
+    run_dir = tmp_path / "sweep" / "CartPole-v1/dqn/seed_0"
+    progress = run_dir / "progress.csv"
+    cut(progress, last_row_start(progress))
+    capsys.readouterr()
+    again = launch(sweep, sweep_dir=tmp_path / "sweep", executor="debug", out=quiet)
+    err = capsys.readouterr().err
+    assert again.exit_code == 1 and again.to_run == [] and list(again.damaged) == ["CartPole-v1/dqn/seed_0"]
+    assert "progress.csv holds" in err and "when the run finished" in err, err
+    fixed = launch(sweep, sweep_dir=tmp_path / "sweep", executor="debug", out=quiet, resume_from_intact=True)
+    assert fixed.exit_code == 0 and fixed.outcomes == {"CartPole-v1/dqn/seed_0": "done"}
+    assert_same_logs(run_dir, reference)
