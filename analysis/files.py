@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from dqnlab.analysis.errors import RunProblem
-from dqnlab.contract import CONFIG, MANIFEST, STATUS, config_digest, log_problem
+from dqnlab.contract import CONFIG, LOGS, MANIFEST, STATUS, config_digest, is_mark, log_problem
 
 
 def discover(root: Path, problems: list[RunProblem]) -> list[Path]:
@@ -71,11 +71,12 @@ def recorded_problem(run_dir: Path, status: dict[str, Any], config: dict[str, An
     written before status.json kept `config_sha256` and `logs`)."""
     done = status.get("state") == "done"
     recorded = status.get("config_sha256")
-    if recorded is not None and recorded != config_digest(config):
+    if isinstance(recorded, str) and recorded != config_digest(config):
         return f"{CONFIG} is not the config the run was trained with (it changed after the run wrote it)"
     marks = status.get("logs")
-    for name, mark in (marks.items() if isinstance(marks, dict) else ()):
-        why = log_problem(run_dir / name, mark, whole=done)
+    for name in LOGS if isinstance(marks, dict) else ():
+        mark = marks.get(name)
+        why = log_problem(run_dir / name, mark, whole=done) if is_mark(mark) else None
         if why is not None:
             return f"{name} {why} {'when the run finished' if done else 'at its last checkpoint'}"
     return None

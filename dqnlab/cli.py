@@ -107,13 +107,12 @@ def _stopped_early(stop: StopFlag, what: str) -> int:
 def _train(args: argparse.Namespace, cfg, run_dir: Path, stop: StopFlag) -> int:
     import torch
 
+    from dqnlab import rundir
     from dqnlab.train import train
 
     torch.set_num_threads(args.threads)
     if stop():
         return _stopped_early(stop, f"run the same command to start it ({run_dir})")
-    from dqnlab import rundir
-
     if (problem := rundir.status_problem(run_dir)) is not None:
         print(f"dqnlab: {run_dir}: {problem}; the run goes on from its checkpoints and rewrites it", file=sys.stderr)
     started = []

@@ -74,6 +74,16 @@ def config_digest(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(trained, sort_keys=True).encode()).hexdigest()
 
 
+LOGS: tuple[str, ...] = (PROGRESS, EVAL)
+"""The logs a checkpoint and status.json keep marks of."""
+
+
+def is_mark(mark: Any) -> bool:
+    """Whether `mark` is a log mark (a damaged status.json may hold anything)."""
+    return (isinstance(mark, Mapping) and isinstance(mark.get("bytes"), int) and mark["bytes"] >= 0
+            and isinstance(mark.get("sha256", ""), str | None))
+
+
 def log_mark(data: bytes) -> dict[str, Any]:
     """The mark of a log holding `data`."""
     return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}

@@ -18,7 +18,7 @@ import numpy as np
 
 from dqnlab import rundir
 from dqnlab.config import Config, to_dict
-from dqnlab.contract import config_digest, log_problem
+from dqnlab.contract import LOGS, config_digest, is_mark, log_problem
 from dqnlab.progress import ProgressLine
 from dqnlab.recorder import EVAL_COLUMNS, PROGRESS_COLUMNS, CsvLog
 
@@ -157,8 +157,9 @@ class RunLog:
 def logs_problem(run_dir: Path, marks: dict[str, dict[str, Any]], *, whole: bool = False) -> str | None:
     """Why a run directory's logs do not hold what `marks` recorded ("<file> <why>", to be
     followed by who recorded it); None if they do. `whole`: nothing may follow (a finished run)."""
-    for name in (rundir.PROGRESS, rundir.EVAL):
-        why = log_problem(Path(run_dir) / name, marks[name], whole=whole)
+    for name in LOGS:
+        mark = marks.get(name)
+        why = log_problem(Path(run_dir) / name, mark, whole=whole) if is_mark(mark) else None
         if why is not None:
             return f"{Path(run_dir) / name} {why}"
     return None

@@ -13,7 +13,7 @@ from typing import Any
 
 from dqnlab import __version__
 from dqnlab.config import Config, from_dict, to_dict
-from dqnlab.contract import CHECKPOINT, CONFIG, EVAL, LOCK, PROGRESS, STATUS  # noqa: F401 - re-exported
+from dqnlab.contract import CHECKPOINT, CONFIG, EVAL, LOCK, PROGRESS, STATES, STATUS  # noqa: F401 - re-exported
 from dqnlab.errors import ConfigError
 
 
@@ -178,14 +178,15 @@ def _diff_keys(a: Any, b: Any, prefix: str = "") -> list[str]:
 
 def config_changes(trained: dict[str, Any], cfg: Config, limit: int = 3) -> str | None:
     """How `cfg` differs from the config dict a checkpoint was `trained` with, e.g.
-    `agent.batch_size (16 there, 32 here)`; None if it does not. A key the checkpoint lacks (a
+    `agent.batch_size (16 in the checkpoint, 32 in config.json)`; None if it does not. A key the checkpoint lacks (a
     field added by a later dqnlab) counts as its default."""
     now, defaults = to_dict(cfg), to_dict(Config())
     keys = sorted(k for k in _diff_keys(trained, now)
                   if not (_lookup(trained, k) is _ABSENT and _lookup(now, k) == _lookup(defaults, k)))
     if not keys:
         return None
-    shown = [f"{k} ({_shown(_lookup(trained, k))} there, {_shown(_lookup(now, k))} here)" for k in keys[:limit]]
+    shown = [f"{k} ({_shown(_lookup(trained, k))} in the checkpoint, {_shown(_lookup(now, k))} in config.json)"
+             for k in keys[:limit]]
     return ", ".join(shown) + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
 
 
@@ -212,9 +213,18 @@ def _load_status(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"{STATUS} is missing"
     except (OSError, ValueError):
         return None, f"{STATUS} is unreadable"
-    if not isinstance(status, dict) or not isinstance(status.get("state"), str):
+    if not isinstance(status, dict) or status.get("state") not in STATES or any(
+            key in status and not isinstance(status[key], kind) for key, kind in _STATUS_FIELDS.items()):
         return None, f"{STATUS} holds no status"
     return status, None
+
+
+_STATUS_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "steps_done": int, "total_steps": int, "updated": str, "error": (str, type(None)),
+    "last_checkpoint": (str, type(None)), "note": (str, type(None)), "config_sha256": (str, type(None)),
+    "logs": (dict, type(None)),
+}
+"""The types status.json's fields must have to be read (a damaged one may hold anything)."""
 
 
 def read_status(run_dir: Path) -> dict[str, Any]:

@@ -34,8 +34,8 @@ def _finished(run_dir: Path) -> bool:
 
 def finished(run_dir: Path, *, recover: bool = False) -> bool:
     """Whether the run is done with its config and logs as its end recorded them. A done run
-    whose config.json changed is refused (ResumeRefused); one whose logs differ too, or with
-    `recover` it is not done: it resumes from its newest intact checkpoint."""
+    whose config.json changed since is refused (ResumeRefused); one whose logs changed is refused
+    too, or with `recover` counts as not done (it resumes from its newest intact checkpoint)."""
     if not _finished(run_dir):
         return False
     changed = finished_config_problem(run_dir)

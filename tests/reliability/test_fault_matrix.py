@@ -97,6 +97,13 @@ def flip_a_byte(path: Path) -> None:
         path.write_bytes(bytes(data))
 
 
+def garble_fields(path: Path) -> None:
+    """Valid JSON whose fields have the wrong types (a byte flip can make that too)."""
+    if path.is_file():
+        path.write_text('{"state": "done", "steps_done": "many", "total_steps": 600, '
+                        '"logs": {"progress.csv": {"bytes": "x"}}, "config_sha256": 7}')
+
+
 def newest_checkpoint(run_dir: Path) -> Path:
     found = sorted((run_dir / "checkpoint").glob("step_*.pt"))
     return found[-1] if found else run_dir / "checkpoint" / "none.pt"
@@ -126,6 +133,7 @@ DAMAGES: dict[str, Callable[[Path], None]] = {
     "status.json:deleted": on("status.json", delete),
     "status.json:truncated": on("status.json", truncate_half),
     "status.json:byte-flipped": on("status.json", flip_a_byte),
+    "status.json:fields-garbled": on("status.json", garble_fields),
     "config.json:deleted": on("config.json", delete),
     "config.json:truncated": on("config.json", truncate_half),
     "config.json:digit-changed": on("config.json", change_a_digit),

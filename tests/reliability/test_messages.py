@@ -41,7 +41,8 @@ def finished_sweep(tmp_path):
     (lambda p: p.unlink(), "status.json is missing; a relaunch resumes at step 200"),
     (lambda p: p.write_text('{"state": "do'), "status.json is unreadable; a relaunch resumes at step 200"),
     (lambda p: p.write_text("[1, 2]"), "status.json holds no status; a relaunch resumes at step 200"),
-], ids=["deleted", "torn", "not-a-status"])
+    (lambda p: p.write_text('{"state": "done", "steps_done": "many"}'), "status.json holds no status"),
+], ids=["deleted", "torn", "not-a-status", "wrong-types"])
 def test_status_says_why_a_run_reads_as_pending(finished_sweep, capsys, damage, said):
     sweep, sweep_dir = finished_sweep
     damage(sweep_dir / RUN / "status.json")
