@@ -346,12 +346,20 @@ def from_dict(data: Mapping[str, Any]) -> Config:
 
 
 def help_text() -> str:
-    """Every `--set` key with its type, default and doc, for `--help`; a component's switch is
-    marked: it is chosen by `--components` and refused by `--set` when it would disagree."""
+    """Every config key with its type, range, default and doc, for `--help`; a component's switch
+    is marked (chosen by `--components`, refused by `--set` when it would disagree), and so are
+    the keys that select settings (not `--set` keys: their options are named)."""
+    from dqnlab.validation import RANGES, SELECTORS  # it imports this module
+
     switches = components.switch_keys()
     lines = []
     for key, tp, default, doc in iter_fields():
         default_s = "" if default is dataclasses.MISSING else f" [{default}]"
+        each = ", each" if typing.get_origin(tp) is tuple else ""
+        rng = RANGES[key].text() if key in RANGES else None
+        kind = type_name(tp) + ("" if rng is None else f"{each}, finite" if rng == "finite" else f"{each} in {rng}")
         mark = f" (the switch of {switches[key]}: use --components)" if key in switches else ""
-        lines.append(f"  {key} ({type_name(tp)}){default_s}: {doc}{mark}")
+        if key in SELECTORS:
+            mark = f" (not a --set key: use {SELECTORS[key][1]})"
+        lines.append(f"  {key} ({kind}){default_s}: {doc}{mark}")
     return "\n".join(lines)

@@ -53,14 +53,16 @@ class Range:
         return self.high is None or value <= self.high
 
     def text(self) -> str:
+        if self.low is None and self.high is None:
+            return "finite"
         low = "-inf" if self.low is None else _number(self.low)
         high = "inf" if self.high is None else _number(self.high)
         return f"{'(' if self.low_open or self.low is None else '['}{low}, {high}{')' if self.high is None else ']'}"
 
 
 def _number(x: float) -> str:
-    if isinstance(x, int) and abs(x) >= 10**6 and x == 10 ** round(math.log10(x)):
-        return f"1e{round(math.log10(x))}"
+    if abs(x) >= 10**6 and abs(x) == 10 ** round(math.log10(abs(x))):  # 1e11, not 100000000000
+        return f"{'-' if x < 0 else ''}1e{round(math.log10(abs(x)))}"
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
@@ -228,7 +230,8 @@ def range_problem(key: str, value: Any) -> str | None:
     if not bad:
         return None
     what = f"every item of {key}" if isinstance(value, tuple) else f"{rng.name} {key}" if rng.name else key
-    return f"{what} must be in {rng.text()}{' or None' if rng.optional else ''}, got {bad[0]!r}"
+    where = "be finite" if rng.low is None and rng.high is None else f"be in {rng.text()}"
+    return f"{what} must {where}{' or None' if rng.optional else ''}, got {bad[0]!r}"
 
 
 def check_ranges(cfg: Config) -> None:
