@@ -355,11 +355,11 @@ def help_text() -> str:
     lines = []
     for key, tp, default, doc in iter_fields():
         default_s = "" if default is dataclasses.MISSING else f" [{default}]"
-        each = ", each" if typing.get_origin(tp) is tuple else ""
+        each = " each" if typing.get_origin(tp) is tuple else ""
         rng = RANGES[key].text() if key in RANGES else None
-        kind = type_name(tp) + ("" if rng is None else f"{each}, finite" if rng == "finite" else f"{each} in {rng}")
+        range_s = "" if rng is None else f",{each} finite" if rng == "finite" else f",{each} in {rng}"
         mark = f" (the switch of {switches[key]}: use --components)" if key in switches else ""
         if key in SELECTORS:
             mark = f" (not a --set key: use {SELECTORS[key][1]})"
-        lines.append(f"  {key} ({kind}){default_s}: {doc}{mark}")
+        lines.append(f"  {key} ({type_name(tp)}){default_s}{range_s}: {doc}{mark}")
     return "\n".join(lines)

@@ -192,3 +192,13 @@ def test_a_large_dry_run_plans_in_seconds(tmp_path, monkeypatch, capsys):
     assert time.monotonic() - started < 10
     assert "total: 2000 runs" in capsys.readouterr().out
     assert not (tmp_path / "s").exists()
+
+
+def test_help_shows_each_range_and_the_keys_that_are_not_set_keys():
+    from dqnlab.config import help_text
+
+    text = help_text()
+    assert "agent.gamma (float) [0.99], in (0, 1]:" in text
+    assert "network.hidden_sizes (tuple) [(512, 512)], each in [1, 65536]:" in text
+    assert "total_steps (int) [30000], in [1, 1e11]:" in text
+    assert all(f"(not a --set key: use {SELECTORS[key][1]})" in text for key in SELECTORS)
