@@ -16,6 +16,11 @@ A run is complete when its state is `done` and it has an evaluation at the end o
 Two run directories with the same config (its `meta` block aside) and seed are one run stored twice
 (e.g. two sweep directories holding it): it is counted once, the copy with the most evaluations
 kept, and the other is reported as a `duplicate` problem.
+Every row is checked (`files.read_csv`), and a run's files against what its status.json recorded
+(`files.recorded_problem`); a bad row or a changed file makes the run unreadable, naming it.
+Runs that share a variant label but differ in more than the seed are separate arms (`arms.py`):
+their `variant` is the label and the difference, e.g. `dqn [agent.batch_size=16]`, and
+`RunTables.warnings` says so.
 
 Columns: a run directory's CSV files have the contract's `EVAL_COLUMNS` / `PROGRESS_COLUMNS`; the
 tidy tables here (`*_TABLE_COLUMNS`) are those rows with the run's identifying keys added, one
@@ -35,8 +40,9 @@ from typing import Any
 import pandas as pd
 
 from dqnlab import contract
+from dqnlab.analysis.arms import label_arms
 from dqnlab.analysis.errors import AnalysisError, RunProblem
-from dqnlab.analysis.files import discover, one_line, read_csv, read_status
+from dqnlab.analysis.files import discover, one_line, read_csv, read_status, recorded_problem
 from dqnlab.analysis.variants import variant_components
 
 RUN_TABLE_COLUMNS: tuple[str, ...] = (
@@ -86,6 +92,8 @@ class RunTables:
     evals: pd.DataFrame
     progress: pd.DataFrame
     problems: list[RunProblem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Printed as `warning:` lines: e.g. runs of one label split into arms."""
 
 
 def load_runs(paths: Sequence[str | Path] | str | Path) -> RunTables:
@@ -108,11 +116,12 @@ def load_runs(paths: Sequence[str | Path] | str | Path) -> RunTables:
         raise AnalysisError(f"no runs found under {where} (no {contract.MANIFEST} or {contract.CONFIG})")
 
     by_config: dict[str, tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]] = {}
+    configs: dict[str, dict[str, Any]] = {}
     for run_dir in run_dirs:
         loaded = _load_run(run_dir, problems)
         if loaded is None:
             continue
-        key, run = loaded
+        key, run, configs[str(run_dir)] = loaded
         first = by_config.get(key)
         if first is not None:  # the same run twice: keep the copy that got further
             keep, drop = (run, first) if run[0]["n_evals"] > first[0]["n_evals"] else (first, run)
@@ -121,6 +130,11 @@ def load_runs(paths: Sequence[str | Path] | str | Path) -> RunTables:
                                        f"same config and seed as {keep[0]['run_dir']}; counted once"))
             continue
         by_config[key] = run
+    arms, warnings = label_arms({run[0]["run_dir"]: (run[0]["variant"], run[0]["env"], configs[run[0]["run_dir"]])
+                                 for run in by_config.values()})
+    for run in by_config.values():
+        for table in (run[0], run[1], run[2]):
+            table["variant"] = arms[run[0]["run_dir"]]
     run_rows = [run[0] for run in by_config.values()]
     eval_frames = [run[1] for run in by_config.values()]
     progress_frames = [run[2] for run in by_config.values()]
@@ -134,6 +148,7 @@ def load_runs(paths: Sequence[str | Path] | str | Path) -> RunTables:
         evals=_concat(eval_frames, EVAL_TABLE_COLUMNS),
         progress=_concat(progress_frames, PROGRESS_TABLE_COLUMNS),
         problems=problems,
+        warnings=warnings,
     )
 
 
@@ -182,8 +197,9 @@ def _refuse_mixed(runs: pd.DataFrame, column: str) -> None:
 
 def _load_run(
     run_dir: Path, problems: list[RunProblem]
-) -> tuple[str, tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]] | None:
-    """(the run's identity: its config without `meta`, as JSON; (run row, evals, progress))."""
+) -> tuple[str, tuple[dict[str, Any], pd.DataFrame, pd.DataFrame], dict[str, Any]] | None:
+    """(the run's identity: its config without `meta`, as JSON; (run row, evals, progress); its
+    config)."""
     name = str(run_dir)
     try:
         config = json.loads((run_dir / contract.CONFIG).read_text())
@@ -193,10 +209,14 @@ def _load_run(
         problems.append(RunProblem(name, "unreadable", f"{contract.CONFIG}: {one_line(error)}"))
         return None
 
-    state, error_text = read_status(run_dir, problems)
+    status = read_status(run_dir, problems)
+    state, error_text = status["state"], status.get("error")
     try:
         evals = read_csv(run_dir / contract.EVAL, required=("step", "return_mean"))
         progress = read_csv(run_dir / contract.PROGRESS, required=("step",))
+        damaged = recorded_problem(run_dir, status, config)
+        if damaged is not None:
+            raise ValueError(damaged)
     except (OSError, ValueError) as error:
         problems.append(RunProblem(name, "unreadable", one_line(error)))
         return None
@@ -215,7 +235,7 @@ def _load_run(
         run_row,
         _with_keys(evals, run_row, EVAL_TABLE_COLUMNS),
         _with_keys(progress, run_row, PROGRESS_TABLE_COLUMNS),
-    )
+    ), config
 
 
 def _run_keys(config: dict[str, Any], run_dir: str) -> dict[str, Any]:

@@ -81,7 +81,7 @@ def build(loaded: RunTables, options: Options) -> Report:
     if loaded.evals.empty:
         raise AnalysisError("no run has any evaluation row yet (eval.csv empty everywhere)")
 
-    report = Report(problems=list(loaded.problems))
+    report = Report(problems=list(loaded.problems), warnings=list(loaded.warnings))
     evals, o = loaded.evals, options
     f = captions.facts(loaded.runs, evals, o.reps, o.final_evals)
     provisional = provisional_envs(loaded.runs["env"].unique())

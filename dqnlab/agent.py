@@ -35,6 +35,12 @@ def make_loss_fn(cfg: Config) -> TDLoss:
     return head.td_loss(cfg, boot)
 
 
+def agent_seed(cfg: Config) -> int:
+    """The seed of a run's initial weights and exploration draws: agent.shared_seed if set (the
+    same in every run, as Dopamine 3.1.8's PRNGKey(0)), else the run's seed."""
+    return cfg.seed if cfg.agent.shared_seed is None else cfg.agent.shared_seed
+
+
 def epsilon_draws(rng: np.random.Generator, rows: int, epsilon: float, num_actions: int) -> tuple[np.ndarray, np.ndarray]:
     """A run's epsilon-greedy draws for `rows` observations, in this order: which rows explore,
     then a random action for every row. [rows] bool, [rows] int. The one definition of a run's
@@ -68,7 +74,7 @@ class Agent:
     ) -> None:
         self.cfg, self.device, self.num_actions = cfg, device, num_actions
         self.head = heads.of(cfg)
-        torch.manual_seed(cfg.seed)
+        torch.manual_seed(agent_seed(cfg))  # the initial weights
         self.online = QNetwork(cfg, obs_shape, num_actions).to(device)
         # Noise drawn once (network.noise_draw per_run / fixed) is shared by the target network.
         self.online.fix_noise(0 if cfg.network.noise_draw == "fixed" else cfg.seed + 1)

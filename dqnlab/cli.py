@@ -13,6 +13,7 @@ from typing import NoReturn
 from dqnlab.components import COMPONENT_NAMES, RAINBOW
 from dqnlab.contract import run_rel_dir
 from dqnlab.errors import ConfigError
+from dqnlab.stopping import StopFlag, signal_name
 
 EXIT_USAGE = 2
 
@@ -32,25 +33,6 @@ class Parser(argparse.ArgumentParser):
 
 def default_run_dir(env_id: str, variant: str, seed: int) -> Path:
     return Path("runs") / run_rel_dir(env_id, variant, seed)
-
-
-class StopFlag:
-    """SIGINT/SIGTERM set a flag; the loop checkpoints at the next step boundary and exits."""
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-
-    def install(self) -> None:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._handle)
-
-    def _handle(self, signum, frame) -> None:
-        if self.signum is not None:  # second signal: give up at once
-            raise KeyboardInterrupt
-        self.signum = signum
-
-    def __call__(self) -> bool:
-        return self.signum is not None
 
 
 # -- train -----------------------------------------------------------------------------------------
@@ -75,6 +57,11 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads, >= 1 (1 is fastest for small nets)")
     p.add_argument("--quiet", action="store_true", help="no live progress line")
+    p.add_argument("--resume-from-intact", action="store_true",
+                   help="when the run directory's logs do not hold what its newest checkpoint recorded "
+                        "(a cut, deleted or changed progress.csv / eval.csv), resume from the newest "
+                        "checkpoint whose logs are intact (or from step 0) and train the rest again, "
+                        "instead of refusing; the checkpoints after it are deleted")
 
 
 def resolve_from_args(args: argparse.Namespace):
@@ -90,6 +77,7 @@ def resolve_from_args(args: argparse.Namespace):
 def cmd_train(args: argparse.Namespace) -> int:
     from dqnlab import devices, rundir, runlock
 
+    stop: StopFlag = getattr(args, "stop", None) or StopFlag()  # main's, installed before anything
     # Every check comes before the first write; the lock is taken before the run directory is
     # written and held until training ends (a second `train` of the same directory exits 2).
     held = contextlib.ExitStack()
@@ -100,33 +88,54 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ConfigError(f"--threads must be >= 1, got {args.threads}")
         run_dir = args.run_dir or default_run_dir(cfg.env.id, cfg.variant, cfg.seed)
         rundir.check(cfg, run_dir)
+        if stop():
+            return _stopped_early(stop, f"nothing was written; run the same command to start {run_dir}")
         held.enter_context(runlock.hold(run_dir))
-        resumed = rundir.prepare(cfg, run_dir)
+        rundir.prepare(cfg, run_dir)
     except ConfigError as e:
         held.close()
         return _die(str(e))
     with held:
-        return _train(args, cfg, run_dir, resumed)
+        return _train(args, cfg, run_dir, stop)
 
 
-def _train(args: argparse.Namespace, cfg, run_dir: Path, resumed: bool) -> int:
+def _stopped_early(stop: StopFlag, what: str) -> int:
+    print(f"dqnlab: stopped by {signal_name(stop.signum)} before training started; {what}", file=sys.stderr)
+    return 128 + (stop.signum or signal.SIGINT)
+
+
+def _train(args: argparse.Namespace, cfg, run_dir: Path, stop: StopFlag) -> int:
     import torch
 
+    from dqnlab import rundir
     from dqnlab.train import train
 
     torch.set_num_threads(args.threads)
-    print(f"dqnlab: {'resuming' if resumed else 'starting'} {cfg.variant} on {cfg.env.id} "
-          f"(seed {cfg.seed}, {cfg.total_steps:,} steps = {cfg.total_frames:,} frames) in {run_dir}",
-          file=sys.stderr)
-    stop = StopFlag()
-    stop.install()
+    if stop():
+        return _stopped_early(stop, f"run the same command to start it ({run_dir})")
+    if (problem := rundir.status_problem(run_dir)) is not None:
+        print(f"dqnlab: {run_dir}: {problem}; the run goes on from its checkpoints and rewrites it", file=sys.stderr)
+    started = []
+
+    def announce(step: int) -> None:
+        started.append(step)
+        doing, at = ("resuming", f" at step {step:,}") if step else ("starting", "")
+        print(f"dqnlab: {doing} {cfg.variant} on {cfg.env.id}{at} (seed {cfg.seed}, {cfg.total_steps:,} steps "
+              f"= {cfg.total_frames:,} frames) in {run_dir}", file=sys.stderr)
+
     try:
-        result = train(run_dir, device=args.device, should_stop=stop, progress=None if not args.quiet else False)
+        result = train(run_dir, device=args.device, should_stop=stop, progress=None if not args.quiet else False,
+                       recover=args.resume_from_intact, on_start=announce)
+    except ConfigError as e:  # a run directory that cannot be resumed as it is: nothing changed
+        return _die(str(e))
     except Exception:  # noqa: BLE001 - train() recorded it in status.json and printed one line
         return 1
     if result == "stopped":
         print(f"dqnlab: stopped at a checkpoint; run the same command to resume ({run_dir})", file=sys.stderr)
         return 128 + (stop.signum or signal.SIGTERM)
+    if not started:
+        print(f"dqnlab: {run_dir} is already done ({cfg.total_steps:,} steps); nothing to train", file=sys.stderr)
+        return 0
     print(f"dqnlab: done: {run_dir}", file=sys.stderr)
     return 0
 
@@ -198,16 +207,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    func: Callable[[argparse.Namespace], int] = args.func
+    # The stop signals are caught first: a SIGTERM while the parser (and torch) loads is answered.
+    stop = StopFlag()
+    stop.install()
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        args.stop = stop
+        func: Callable[[argparse.Namespace], int] = args.func
         return int(func(args) or 0)
     except ConfigError as e:
         return _die(str(e))
-    except KeyboardInterrupt:  # a second Ctrl-C: given up at once, no checkpoint
-        print("dqnlab: interrupted", file=sys.stderr)
-        return 128 + signal.SIGINT
+    except KeyboardInterrupt as e:  # a second signal, or one where nothing could checkpoint
+        signum = getattr(e, "signum", signal.SIGINT)
+        print(f"dqnlab: interrupted by {signal_name(signum)}; runs stopped where they were: the same "
+              "command resumes them from their last checkpoints", file=sys.stderr)
+        return 128 + signum
+    finally:
+        stop.restore()
 
 
 if __name__ == "__main__":

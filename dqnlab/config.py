@@ -134,6 +134,12 @@ class AgentConfig:
     target_update_period_steps: int = knob(100, "agent steps between target network updates")
     target_update_tau: float = knob(1.0, "1.0 = hard copy; < 1 = Polyak averaging at each target update")
     max_grad_norm: float | None = knob(10.0, "clip the global gradient norm (None = no clipping)")
+    shared_seed: int | None = knob(
+        None, "seed of the initial weights and the exploration draws, when not the run's seed: every "
+        "run given the same value starts from the same weights and draws the same epsilon-greedy "
+        "numbers, and runs differ only by their envs, replay sampling and noise (Dopamine 3.1.8's "
+        "JaxDQNAgent and RR's DQN agent before 2021-03-09: PRNGKey(0) in every run). None = the seed"
+    )
 
 
 @dataclass(frozen=True)
@@ -383,12 +389,20 @@ def from_dict(data: Mapping[str, Any]) -> Config:
 
 
 def help_text() -> str:
-    """Every `--set` key with its type, default and doc, for `--help`; a component's switch is
-    marked: it is chosen by `--components` and refused by `--set` when it would disagree."""
+    """Every config key with its type, range, default and doc, for `--help`; a component's switch
+    is marked (chosen by `--components`, refused by `--set` when it would disagree), and so are
+    the keys that select settings (not `--set` keys: their options are named)."""
+    from dqnlab.validation import RANGES, SELECTORS  # it imports this module
+
     switches = components.switch_keys()
     lines = []
     for key, tp, default, doc in iter_fields():
         default_s = "" if default is dataclasses.MISSING else f" [{default}]"
+        each = " each" if typing.get_origin(tp) is tuple else ""
+        rng = RANGES[key].text() if key in RANGES else None
+        range_s = "" if rng is None else f",{each} finite" if rng == "finite" else f",{each} in {rng}"
         mark = f" (the switch of {switches[key]}: use --components)" if key in switches else ""
-        lines.append(f"  {key} ({type_name(tp)}){default_s}: {doc}{mark}")
+        if key in SELECTORS:
+            mark = f" (not a --set key: use {SELECTORS[key][1]})"
+        lines.append(f"  {key} ({type_name(tp)}){default_s}{range_s}: {doc}{mark}")
     return "\n".join(lines)

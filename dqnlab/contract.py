@@ -21,9 +21,12 @@ The one canonical name of a set: its Rainbow part is `rainbow` (all six), `rainb
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 # -- files and columns ---------------------------------------------------------------------------
 
@@ -56,6 +59,59 @@ def checkpoint_files(directory: Path) -> list[tuple[int, Path]]:
                   reverse=True)
 
 
+# -- what a checkpoint records of each log ------------------------------------------------------
+#
+# A log mark is {"bytes": n, "sha256": hex digest of those n bytes}: what a CSV log held when a
+# checkpoint was written (checkpoint state and status.json's `logs`). A resume checks each log
+# against it before cutting the log back to n bytes; analysis checks a finished run's logs.
+
+
+def config_digest(config: Mapping[str, Any]) -> str:
+    """SHA-256 of a config dict as config.json holds it, its `meta` block aside: status.json's
+    `config_sha256`, the config a run was trained with (a finished run's config.json is checked
+    against it by a rerun and by analysis)."""
+    trained = {k: v for k, v in config.items() if k != "meta"}
+    return hashlib.sha256(json.dumps(trained, sort_keys=True).encode()).hexdigest()
+
+
+LOGS: tuple[str, ...] = (PROGRESS, EVAL)
+"""The logs a checkpoint and status.json keep marks of."""
+
+
+def is_mark(mark: Any) -> bool:
+    """Whether `mark` is a log mark (a damaged status.json may hold anything)."""
+    return (isinstance(mark, Mapping) and isinstance(mark.get("bytes"), int) and mark["bytes"] >= 0
+            and isinstance(mark.get("sha256", ""), str | None))
+
+
+def log_mark(data: bytes) -> dict[str, Any]:
+    """The mark of a log holding `data`."""
+    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def log_problem(path: Path, mark: Mapping[str, Any], *, whole: bool = False) -> str | None:
+    """Why the log at `path` does not hold what `mark` recorded, as the middle of a sentence that
+    starts with the file's name and goes on with who recorded it; None if it does. It must hold the `bytes` recorded with their
+    digest (and nothing after them when `whole`). A mark without a digest (checkpoints written
+    before digests) checks the length and that the recorded bytes end a row."""
+    expected, digest = int(mark["bytes"]), mark.get("sha256")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(expected)
+            more = len(f.read(1)) > 0
+    except FileNotFoundError:
+        return None if expected == 0 else f"is missing; {expected:,} bytes of it were recorded"
+    if len(head) < expected:
+        return f"holds {len(head):,} bytes, fewer than the {expected:,} recorded"
+    if digest is not None and hashlib.sha256(head).hexdigest() != digest:
+        return f"was changed: its first {expected:,} bytes are not those recorded"
+    if digest is None and expected and not head.endswith(b"\n"):
+        return f"does not end a row at the {expected:,} bytes recorded"
+    if whole and more:
+        return f"holds more than the {expected:,} bytes recorded"
+    return None
+
+
 PROGRESS_COLUMNS: tuple[str, ...] = (
     "step", "frame", "episodes", "episode_return", "episode_length", "loss", "q_mean",
     "epsilon", "updates", "sps", "wall_time_s",
@@ -73,6 +129,7 @@ COMPAT_SWITCHES: dict[str, object] = {
     "replay.scalar_priority": "abs_td",
     "replay.importance_weights": True,
     "run.iteration_steps": None,
+    "agent.shared_seed": None,
 }
 """Config keys that reproduce a paper's code where it departs from the method it describes
 (Revisiting Rainbow's; docs/fidelity.md), with their default (off) values: captions name the ones
@@ -133,18 +190,34 @@ def parse_variant(spec: str, known: Sequence[str] = RAINBOW) -> tuple[str, ...]:
     if not s:
         raise GrammarError("empty variant spec; try dqn, rainbow, rainbow-no-per or dqn+double")
     if "," in s:
-        return canonical((p.strip() for p in s.split(",") if p.strip()), known)
+        return canonical(_named(s.split(","), spec, "listed"), known)
     head, *extras = s.split("+")
+    extras = _named(extras, spec, "added")
     if head == DQN_NAME:
         base: list[str] = []
     elif head == RAINBOW_NAME:
         base = list(RAINBOW)
     elif head.startswith(RAINBOW_NAME + _NO):
-        removed = canonical(head[len(RAINBOW_NAME + _NO):].split(_NO), RAINBOW)
+        removed = canonical(_named(head[len(RAINBOW_NAME + _NO):].split(_NO), spec, "removed"), RAINBOW)
         base = [n for n in RAINBOW if n not in removed]
     else:  # a bare component list: per+double, noisy
-        base, extras = [], [head, *extras]
+        base, extras = [], [*_named([head], spec, "added"), *extras]
+    for name in extras:
+        if name in base:
+            raise GrammarError(f"{name!r} is added in {spec!r} but is part of {head!r} already")
     return canonical([*base, *extras], known)
+
+
+def _named(parts: Sequence[str], spec: str, verb: str) -> list[str]:
+    """The component names of one part of a spec, stripped; a one-line GrammarError quoting the
+    spec for an empty name (`dqn++double`) or a name given twice (`rainbow-no-double-no-double`)."""
+    names = [p.strip() for p in parts]
+    if any(not n for n in names):
+        raise GrammarError(f"empty component name in {spec!r} (a separator doubled, or at an end)")
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:
+        raise GrammarError(f"{twice!r} is {verb} twice in {spec!r}")
+    return names
 
 
 def variant_name(components: Iterable[str], known: Sequence[str] = RAINBOW) -> str:

@@ -8,6 +8,7 @@ Torch-free: the sweep launcher imports it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Sequence
 
@@ -30,7 +31,14 @@ def seedless(cfg: Config) -> dict[str, object]:
 
 def pack_key(cfg: Config, step: int = 0) -> str:
     """Equal for runs that may share a pack resuming from checkpoint step `step`."""
-    return json.dumps([seedless(cfg), step], sort_keys=True, default=str)
+    return f"{step}:{_seedless_text(dataclasses.replace(cfg, seed=0))}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _seedless_text(cfg: Config) -> str:
+    # Cached: a sweep's seeds share one config (a frozen, hashable dataclass) without the seed,
+    # so grouping N runs costs N hashes, not N conversions.
+    return json.dumps(seedless(cfg), sort_keys=True, default=str)
 
 
 def trains_alone(cfg: Config) -> str | None:

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dqnlab import components as comps
-from dqnlab import heads, protocols
+from dqnlab import heads, protocols, validation
 from dqnlab.architecture import DUELING_LAYOUTS, INITS, NOISE_DRAWS, TORSOS
 from dqnlab.config import Config, apply_settings, replace_path
 from dqnlab.envs import env_family
@@ -102,6 +102,7 @@ def resolve_config(
 ) -> Config:
     """Preset, then the protocol's family and env settings, then components (with the
     protocol's values for them), then overrides; validated. `protocol` None: the family's default."""
+    validation.check_overrides(overrides or {})
     enabled = comps.parse_variant(components)
     family = family_of(env_id)
     preset = preset or default_preset(env_id)
@@ -125,6 +126,7 @@ def resolve_config(
         settings["total_steps"] = total_steps
     cfg = apply_settings(Config(), settings)
     cfg = apply_settings(cfg, dict(overrides or {}))
+    validation.check_ranges(cfg)  # before values derived from them (the value tail from gamma)
     if cfg.eval.value_tail_steps is None:
         cfg = replace_path(cfg, "eval.value_tail_steps", tail_steps(cfg.agent.gamma))
     validate(cfg)
@@ -155,73 +157,33 @@ def fits_observation(cfg: Config) -> tuple[bool, str]:
 
 
 def validate(cfg: Config) -> None:
-    """Reject configs that cannot run, with a one-line reason. Names are checked against the
+    """Reject configs that cannot run, with a one-line reason. Every field's range and the
+    constraints between fields are one table (`validation.py`); names are checked against the
     registries they select from (heads, losses, torsos, vector backends, components)."""
     net = cfg.network
     comps.check_switches(cfg)  # first: an override behind a variant's back is named as such
+    validation.check(cfg)  # every field's range, the constraints between fields
     heads.check(cfg)  # the head's loss and its own section
     checks = [
-        (cfg.total_steps > 0, f"the budget must be positive, got --steps {cfg.total_steps}"),
-        (0 <= cfg.seed < 2**31 - 1, f"the seed must be in [0, 2**31 - 1), got {cfg.seed}"),
         (net.torso in TORSOS, f"unknown torso {net.torso!r}; choose from {', '.join(TORSOS)}"),
         (net.init in INITS, f"unknown network.init {net.init!r}; choose from {', '.join(INITS)}"),
         (net.dueling_layout in DUELING_LAYOUTS,
          f"unknown network.dueling_layout {net.dueling_layout!r}; choose from {', '.join(DUELING_LAYOUTS)}"),
-        (len(net.input_low) == len(net.input_high) and all(h > lo for lo, h in zip(net.input_low, net.input_high)),
-         "network.input_low and input_high need the same length and high > low in every feature"),
-        (net.noisy_sigma0 >= 0, "network.noisy_sigma0 must be >= 0"),
         (net.noise_draw in NOISE_DRAWS,
          f"unknown network.noise_draw {net.noise_draw!r}; choose from {', '.join(NOISE_DRAWS)}"),
         (cfg.replay.timeout in TIMEOUTS,
          f"unknown replay.timeout {cfg.replay.timeout!r}; choose from {', '.join(TIMEOUTS)}"),
-        (cfg.replay.timeout != "next_episode" or cfg.env.frame_stack == 1,
-         "replay.timeout=next_episode needs env.frame_stack = 1 (stacked frames pad each reset)"),
         (cfg.replay.scalar_priority in SCALAR_PRIORITIES,
          f"unknown replay.scalar_priority {cfg.replay.scalar_priority!r}; choose from {', '.join(SCALAR_PRIORITIES)}"),
         (cfg.protocol in (*protocols.PROTOCOLS, "none"),
          f"unknown protocol {cfg.protocol!r}; choose from {', '.join(protocols.PROTOCOLS)}"),
-        (cfg.replay.n_step >= 1, "replay.n_step must be >= 1"),
-        (cfg.replay.capacity >= cfg.agent.batch_size, "replay.capacity must be >= agent.batch_size"),
-        (0.0 <= cfg.replay.priority_exponent, "replay.priority_exponent must be >= 0"),
-        (cfg.replay.priority_eps > 0, "replay.priority_eps must be > 0"),
-        (0.0 < cfg.agent.gamma <= 1.0, "agent.gamma must be in (0, 1]"),
-        (cfg.agent.learning_rate > 0, "agent.learning_rate must be > 0"),
-        (cfg.agent.batch_size >= 1, "agent.batch_size must be >= 1"),
-        (cfg.agent.update_period_steps >= 1, "agent.update_period_steps must be >= 1"),
-        (cfg.agent.target_update_period_steps >= 1, "agent.target_update_period_steps must be >= 1"),
-        (0.0 < cfg.agent.target_update_tau <= 1.0, "agent.target_update_tau must be in (0, 1]"),
-        (cfg.agent.max_grad_norm is None or cfg.agent.max_grad_norm > 0, "agent.max_grad_norm must be > 0"),
-        (all(0.0 <= e <= 1.0 for e in (cfg.explore.warmup_epsilon, cfg.explore.epsilon_start, cfg.explore.epsilon_end)),
-         "epsilons must be in [0, 1]"),
-        (cfg.explore.epsilon_decay_steps >= 0, "explore.epsilon_decay_steps must be >= 0"),
-        (0.0 <= cfg.eval.epsilon <= 1.0, "eval.epsilon must be in [0, 1]"),
-        (cfg.eval.episodes >= 1, "eval.episodes must be >= 1"),
-        (cfg.eval.period_steps >= 1, "eval.period_steps must be >= 1"),
-        (cfg.eval.value_tail_steps is not None and cfg.eval.value_tail_steps >= 0,
-         "eval.value_tail_steps must be >= 0"),
-        (cfg.run.log_period_steps >= 1, "run.log_period_steps must be >= 1"),
-        (cfg.run.iteration_steps is None or (cfg.run.iteration_steps >= 1 and cfg.total_steps % cfg.run.iteration_steps == 0),
-         f"run.iteration_steps must be >= 1 and divide the budget ({cfg.total_steps} steps), got {cfg.run.iteration_steps}"),
-        (cfg.run.iteration_steps is None or cfg.env.num_envs == 1,
-         "run.iteration_steps (Dopamine's iterations of whole episodes) needs env.num_envs = 1"),
-        (cfg.run.checkpoint_period_steps >= 0, "run.checkpoint_period_steps must be >= 0"),
-        (cfg.env.frame_stack >= 1 and cfg.env.frame_skip >= 1, "frame_stack and frame_skip must be >= 1"),
-        (cfg.env.num_envs >= 1, "env.num_envs must be >= 1"),
-        (cfg.env.num_envs < 1 or all(n % cfg.env.num_envs == 0 for n in (
-            cfg.total_steps, cfg.eval.period_steps, cfg.run.log_period_steps, cfg.run.checkpoint_period_steps,
-        )), f"total_steps and the eval, log and checkpoint periods must be multiples of env.num_envs "
-            f"({cfg.env.num_envs}): each iteration takes that many steps"),
     ]
     checks.append((cfg.env.vector_backend in BACKENDS,
                    f"env.vector_backend must be one of {', '.join(BACKENDS)}, got {cfg.env.vector_backend!r}"))
     if cfg.env.vector_backend == "ale":
         problem = check_ale_backend(cfg.env)
         checks.append((problem is None, problem or ""))
-    checks += [
-        (cfg.eval.max_steps is None or cfg.eval.max_steps >= cfg.eval.episodes,
-         f"eval.max_steps must be >= eval.episodes ({cfg.eval.episodes}): every episode needs a step"),
-        fits_observation(cfg),
-    ]
+    checks.append(fits_observation(cfg))
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)

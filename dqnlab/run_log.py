@@ -1,8 +1,10 @@
 """What a training run writes about itself while it runs: progress.csv rows (means over the window
 since the last row), eval.csv rows, status.json and the live progress line.
 
-The CSV logs' byte offsets and the open window are part of the checkpoint: a resumed run truncates
-the logs back to the checkpoint and rewrites exactly the rows an uninterrupted run would have.
+The CSV logs' marks (length and SHA-256, `contract.log_mark`) and the open window are part of the
+checkpoint: a resumed run checks that the logs hold what the checkpoint recorded, truncates them back
+to it and rewrites exactly the rows an uninterrupted run would have. status.json carries the marks of
+the last checkpoint too (`logs`), so a finished run's logs are checked without loading a checkpoint.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from dqnlab import rundir
-from dqnlab.config import Config
+from dqnlab.config import Config, to_dict
+from dqnlab.contract import LOGS, config_digest, is_mark, log_problem
 from dqnlab.progress import ProgressLine
 from dqnlab.recorder import EVAL_COLUMNS, PROGRESS_COLUMNS, CsvLog
 
@@ -29,6 +32,10 @@ class Window:
     loss: list[float] = field(default_factory=list)
     q: list[float] = field(default_factory=list)
 
+
+RECOVERY = ("rerun with --resume-from-intact to resume from the newest checkpoint whose logs are intact "
+            "(or from step 0) and train the rest again, or delete {run_dir} to start over")
+"""How to recover from logs that do not hold what was recorded (the end of a refusal)."""
 
 HEARTBEAT_S = 30.0
 """A running run rewrites status.json at least this often (its `updated` time is the heartbeat
@@ -47,6 +54,9 @@ class RunLog:
         self.line = ProgressLine(cfg.total_steps, enabled=progress)
         self.window = Window()
         self.last_checkpoint: str | None = None
+        self.config_sha256 = config_digest(to_dict(cfg))
+        self.marks: dict[str, dict[str, Any]] | None = None
+        """The logs' marks at the last checkpoint saved or loaded (status.json's `logs`)."""
         self._last_status = time.monotonic()
 
     # -- events ---------------------------------------------------------------------------------
@@ -93,23 +103,84 @@ class RunLog:
         return rundir.mark_failed(self.run_dir, error, **self._status_fields(steps_done))
 
     def _status_fields(self, steps_done: int) -> dict[str, Any]:
+        # `logs` None after a start over: the marks of checkpoints that are gone must not stay.
         return {"steps_done": steps_done, "total_steps": self.cfg.total_steps,
-                "last_checkpoint": self.last_checkpoint}
+                "last_checkpoint": self.last_checkpoint, "config_sha256": self.config_sha256,
+                "logs": self.marks}
 
     # -- checkpointing --------------------------------------------------------------------------
 
+    def _logs(self) -> dict[str, CsvLog]:
+        return {rundir.PROGRESS: self.progress, rundir.EVAL: self.evals}
+
     def state_dict(self) -> dict:
+        """The window and the logs' marks, taken after fsyncing them (and the directory that
+        lists them): a checkpoint never records rows a host crash could take back."""
+        marks = {name: log.mark() for name, log in self._logs().items()}
+        rundir.fsync_dir(self.run_dir)
+        self.marks = marks
         return {
-            "offsets": {"progress": self.progress.offset(), "eval": self.evals.offset()},
+            # Older checkpoints hold only the offsets (keyed progress / eval), and are read too.
+            "offsets": {"progress": marks[rundir.PROGRESS]["bytes"], "eval": marks[rundir.EVAL]["bytes"]},
+            "marks": marks,
             "window": asdict(self.window),
         }
 
+    @staticmethod
+    def marks_of(state: dict) -> dict[str, dict[str, Any]]:
+        """The logs' marks a checkpoint's log state recorded (offsets only in older ones)."""
+        if "marks" in state:
+            return state["marks"]
+        offsets = state["offsets"]
+        return {rundir.PROGRESS: {"bytes": offsets["progress"]}, rundir.EVAL: {"bytes": offsets["eval"]}}
+
+    def problem(self, state: dict) -> str | None:
+        """Why the logs do not hold what the checkpoint's log state recorded ("<file> <why>",
+        to be followed by who recorded it), None if they do."""
+        return logs_problem(self.run_dir, self.marks_of(state))
+
     def load_state_dict(self, state: dict) -> None:
-        self.progress.truncate(state["offsets"]["progress"])
-        self.evals.truncate(state["offsets"]["eval"])
+        """Cut the logs back to the checkpoint (checked first: `problem`) and reopen its window."""
+        marks = self.marks_of(state)
+        for name, log in self._logs().items():
+            log.truncate(marks[name]["bytes"])
+        self.marks = marks if "marks" in state else None
         self.window = Window(**state["window"])
 
     def start_over(self) -> None:
         """No checkpoint to resume: drop rows a killed first attempt may have written."""
         self.progress.truncate(0)
         self.evals.truncate(0)
+        self.marks = None
+
+
+def logs_problem(run_dir: Path, marks: dict[str, dict[str, Any]], *, whole: bool = False) -> str | None:
+    """Why a run directory's logs do not hold what `marks` recorded ("<file> <why>", to be
+    followed by who recorded it); None if they do. `whole`: nothing may follow (a finished run)."""
+    for name in LOGS:
+        mark = marks.get(name)
+        why = log_problem(Path(run_dir) / name, mark, whole=whole) if is_mark(mark) else None
+        if why is not None:
+            return f"{Path(run_dir) / name} {why}"
+    return None
+
+
+def finished_config_problem(run_dir: Path) -> str | None:
+    """Why a finished run's config.json is not the config it was trained with (status.json's
+    `config_sha256`), as a refusal; None if it is (or nothing recorded it: older runs)."""
+    recorded = rundir.read_status(run_dir).get("config_sha256")
+    if recorded is None or recorded == config_digest(to_dict(rundir.read_config(run_dir))):
+        return None
+    return (f"{Path(run_dir) / rundir.CONFIG} is not the config the run was trained with (it changed after "
+            "the run finished); put config.json back as it was, or train this config in another run directory")
+
+
+def finished_problem(run_dir: Path) -> str | None:
+    """Why a finished run's logs are not what its end recorded (status.json's `logs`: exactly
+    those bytes), as a refusal with the way to recover; None if they are (or nothing recorded
+    them: runs finished before marks were kept)."""
+    marks = rundir.read_status(run_dir).get("logs")
+    problem = logs_problem(run_dir, marks, whole=True) if isinstance(marks, dict) else None
+    if problem is None:
+        return None
+    return f"{problem} when the run finished: {RECOVERY.format(run_dir=run_dir)}"

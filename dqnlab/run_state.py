@@ -16,13 +16,15 @@ import numpy as np
 import torch
 
 from dqnlab import checkpoint, devices, rundir
-from dqnlab.agent import Agent
+from dqnlab.agent import Agent, agent_seed
+from dqnlab.config import to_dict
 from dqnlab.envs import make_env
 from dqnlab.envs.signals import ends_bootstrap, learning_reward
 from dqnlab.envs.vector import Step, make_train_envs
+from dqnlab.errors import ResumeRefused
 from dqnlab.evaluate import evaluate
 from dqnlab.replay import ReplayBuffer
-from dqnlab.run_log import RunLog
+from dqnlab.run_log import RECOVERY, RunLog, logs_problem
 
 
 @dataclass
@@ -59,6 +61,32 @@ def resume_seed(seed: int, index: int, step: int) -> int:
     return int(np.random.SeedSequence([seed, 6, index, step]).generate_state(1)[0] >> 1)
 
 
+def drop_damaged_checkpoints(run_dir: Path) -> str | None:
+    """`--resume-from-intact`: delete the checkpoints newer than the newest one whose logs hold
+    what it recorded (every one when none does: the run then starts again from step 0, its
+    logs cut to nothing), so the resume that follows starts there and trains the rest again,
+    row for row as an uninterrupted run. Returns what was done, None if the newest is intact."""
+    directory = Path(run_dir) / rundir.CHECKPOINT
+    dropped: list[Path] = []
+    at_most, intact = None, None
+    while (found := checkpoint.load_latest(directory, at_most)) is not None:
+        state, path = found
+        if logs_problem(run_dir, RunLog.marks_of(state["log"])) is None:
+            intact = state["counters"]["step"]
+            break
+        dropped.append(path)
+        at_most = state["counters"]["step"] - 1
+    if not dropped:
+        return None
+    for path in dropped:
+        path.unlink()
+    names = ", ".join(p.name for p in dropped)
+    if intact is None:
+        return f"{run_dir}: no checkpoint's logs are intact; deleted {names}; the run starts again from step 0"
+    return (f"{run_dir}: resuming from step {intact:,}, the newest checkpoint whose logs are intact; "
+            f"deleted {names}; the steps after it are trained again")
+
+
 class Run:
     def __init__(self, run_dir: Path, *, device: str = "cpu", progress: bool | None = None,
                  staging: bool = True) -> None:
@@ -86,7 +114,7 @@ class Run:
         self.staging = self.agent.transfer.host_batch(
             cfg.agent.batch_size, self.replay.obs_shape, self.replay.frames.dtype
         ) if staging else None
-        self.rng = np.random.default_rng([cfg.seed, 3])  # exploration
+        self.rng = np.random.default_rng([agent_seed(cfg), 3])  # exploration
         self.counters = Counters(episode_return=[0.0] * n, episode_length=[0] * n)
         self.log = RunLog(self.run_dir, cfg, progress=progress)
         self.line = self.log.line  # the live progress line (should_stop callbacks read eval_return)
@@ -96,6 +124,7 @@ class Run:
 
     def state_dict(self) -> dict:
         return {
+            "config": to_dict(self.cfg),  # what a resume checks config.json against
             "counters": asdict(self.counters),
             "agent": self.agent.state_dict(),
             "replay": self.replay.state_dict(),
@@ -129,6 +158,20 @@ class Run:
             self.replay.start_episode(i, self.obs[i])
         self.log.load_state_dict(state["log"])
 
+    def check(self, state: dict, path: Path) -> None:
+        """Refuse (ResumeRefused, one line) to resume from a checkpoint that config.json no longer
+        describes, or whose logs do not hold what it recorded: the run would be half one config
+        and half another, or its logs padded or missing rows. Checks only; changes nothing."""
+        where = f"the checkpoint at step {state['counters']['step']:,} ({path.name})"
+        changes = rundir.config_changes(state.get("config", to_dict(self.cfg)), self.cfg)
+        if changes is not None:
+            raise ResumeRefused(
+                f"{self.run_dir / rundir.CONFIG} is not the config {where} was trained with: {changes}; "
+                "put config.json back as it was, or train this config in another run directory", self.run_dir)
+        problem = self.log.problem(state["log"])
+        if problem is not None:
+            raise ResumeRefused(f"{problem} by {where}: {RECOVERY.format(run_dir=self.run_dir)}", self.run_dir)
+
     def save_checkpoint(self) -> None:
         path = checkpoint.save(self.checkpoint_dir, self.counters.step, self.state_dict())
         self.log.last_checkpoint = str(path.relative_to(self.run_dir))
@@ -143,6 +186,7 @@ class Run:
             self.log.start_over()
             return False
         state, path = found
+        self.check(state, path)
         self.load_state_dict(state)
         self.log.last_checkpoint = str(path.relative_to(self.run_dir))
         return True

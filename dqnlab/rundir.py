@@ -13,7 +13,7 @@ from typing import Any
 
 from dqnlab import __version__
 from dqnlab.config import Config, from_dict, to_dict
-from dqnlab.contract import CHECKPOINT, CONFIG, EVAL, LOCK, PROGRESS, STATUS  # noqa: F401 - re-exported
+from dqnlab.contract import CHECKPOINT, CONFIG, EVAL, LOCK, PROGRESS, STATES, STATUS  # noqa: F401 - re-exported
 from dqnlab.errors import ConfigError
 
 
@@ -35,8 +35,24 @@ def umask() -> int:
     return mask
 
 
+def fsync_dir(path: Path) -> None:
+    """Make the directory entries in `path` durable (a file created or renamed there survives a
+    host crash); a no-op where directories cannot be opened (not POSIX)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems refuse fsync on directories
+        pass
+    finally:
+        os.close(fd)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over `path`. The file
+    """Write to a temporary file in the same directory, fsync, then rename over `path` (and fsync
+    the directory, so the rename is durable too). The file
     gets the permissions of any new file (0666 less the umask), not mkstemp's private 0600, so
     colleagues sharing a cluster's scratch can read results when the umask lets them."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,6 +67,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -113,9 +130,10 @@ def check_creatable(path: Path, what: str) -> None:
         raise ConfigError(f"{what} {path}: cannot create it, {parent} is not writable")
 
 
-def check(cfg: Config, run_dir: Path) -> bool:
+def check(cfg: Config, run_dir: Path, *, remedy: str = "use another --run-dir") -> bool:
     """What `prepare` would do, without writing anything: True if `run_dir` holds this config (a
-    resume), False if it is absent or empty (a new run); ConfigError with one line otherwise."""
+    resume), False if it is absent or empty (a new run); ConfigError with one line otherwise,
+    ending in `remedy` (what the command that asked can do about it)."""
     run_dir = Path(run_dir)
     check_creatable(run_dir, "run directory")
     path = run_dir / CONFIG
@@ -123,19 +141,18 @@ def check(cfg: Config, run_dir: Path) -> bool:
         try:
             stored = json.loads(path.read_text())
         except (OSError, ValueError) as e:
-            raise ConfigError(f"{path} is unreadable ({type(e).__name__}); use another --run-dir") from None
+            raise ConfigError(f"{path} is unreadable ({type(e).__name__}); {remedy}") from None
         if not isinstance(stored, dict):
-            raise ConfigError(f"{path} does not hold a config; use another --run-dir")
+            raise ConfigError(f"{path} does not hold a config; {remedy}")
         stored.pop("meta", None)
         if stored != to_dict(cfg):
             diff = sorted(_diff_keys(stored, to_dict(cfg)))
             raise ConfigError(
-                f"{run_dir} already holds a different config (differs in {', '.join(diff[:5])}); "
-                "use another --run-dir"
+                f"{run_dir} already holds a different config in {CONFIG} (differs in {', '.join(diff[:5])}); {remedy}"
             )
         return True
     if run_dir.exists() and any(p.name != LOCK for p in run_dir.iterdir()):
-        raise ConfigError(f"{run_dir} exists, is not empty and holds no {CONFIG}")
+        raise ConfigError(f"{run_dir} exists, is not empty and holds no {CONFIG}; {remedy}")
     return False
 
 
@@ -159,12 +176,67 @@ def _diff_keys(a: Any, b: Any, prefix: str = "") -> list[str]:
     return [] if a == b else [prefix.rstrip(".")]
 
 
-def read_status(run_dir: Path) -> dict[str, Any]:
-    path = Path(run_dir) / STATUS
+def config_changes(trained: dict[str, Any], cfg: Config, limit: int = 3) -> str | None:
+    """How `cfg` differs from the config dict a checkpoint was `trained` with, e.g.
+    `agent.batch_size (16 in the checkpoint, 32 in config.json)`; None if it does not. A key the checkpoint lacks (a
+    field added by a later dqnlab) counts as its default."""
+    now, defaults = to_dict(cfg), to_dict(Config())
+    keys = sorted(k for k in _diff_keys(trained, now)
+                  if not (_lookup(trained, k) is _ABSENT and _lookup(now, k) == _lookup(defaults, k)))
+    if not keys:
+        return None
+    shown = [f"{k} ({_shown(_lookup(trained, k))} in the checkpoint, {_shown(_lookup(now, k))} in config.json)"
+             for k in keys[:limit]]
+    return ", ".join(shown) + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
+
+
+_ABSENT = object()
+
+
+def _lookup(d: Any, key: str) -> Any:
+    for part in key.split("."):
+        if not isinstance(d, dict) or part not in d:
+            return _ABSENT
+        d = d[part]
+    return d
+
+
+def _shown(value: Any) -> str:
+    return "absent" if value is _ABSENT else json.dumps(value)
+
+
+def _load_status(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """status.json's content, or None and why it cannot be used."""
     try:
-        return json.loads(path.read_text())
+        status = json.loads((Path(run_dir) / STATUS).read_text())
+    except FileNotFoundError:
+        return None, f"{STATUS} is missing"
     except (OSError, ValueError):
-        return {"state": "pending", "steps_done": 0, "error": None}
+        return None, f"{STATUS} is unreadable"
+    if not isinstance(status, dict) or status.get("state") not in STATES or any(
+            key in status and not isinstance(status[key], kind) for key, kind in _STATUS_FIELDS.items()):
+        return None, f"{STATUS} holds no status"
+    return status, None
+
+
+_STATUS_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "steps_done": int, "total_steps": int, "updated": str, "error": (str, type(None)),
+    "last_checkpoint": (str, type(None)), "note": (str, type(None)), "config_sha256": (str, type(None)),
+    "logs": (dict, type(None)),
+}
+"""The types status.json's fields must have to be read (a damaged one may hold anything)."""
+
+
+def read_status(run_dir: Path) -> dict[str, Any]:
+    """status.json's content; a missing or unreadable one reads as pending at step 0
+    (`status_problem` says why)."""
+    status, _ = _load_status(run_dir)
+    return status if status is not None else {"state": "pending", "steps_done": 0, "error": None}
+
+
+def status_problem(run_dir: Path) -> str | None:
+    """Why status.json cannot be read (missing, not JSON, not a status), None if it can."""
+    return _load_status(run_dir)[1]
 
 
 def write_status(run_dir: Path, state: str, **fields: Any) -> None:

@@ -21,8 +21,7 @@ from dqnlab.sweep import Sweep
 
 ICML, ICML_DQN = "revisiting_rainbow_icml2021", "revisiting_rainbow_icml2021_dqn"
 SCALAR_ARMS = ("dqn", "rainbow-no-c51")  # RR's DQN agent: no scalar-head Rainbow config exists
-NOISY_ARMS = ("rainbow", "rainbow-no-double", "rainbow-no-dueling", "rainbow-no-per",
-              "rainbow-no-nstep", "rainbow-no-c51")
+NOISY_ARMS = ("rainbow", "rainbow-no-per")  # the noisy arms RR's figure does not match (Acrobot)
 
 SWEEP = Sweep(
     name="rr_icml2021",
@@ -31,25 +30,38 @@ SWEEP = Sweep(
     seeds=10,
     protocol=ICML,
     arm_protocols={arm: ICML_DQN for arm in SCALAR_ARMS},
+    # A/B arms, each one hypothesis switched on the arms it could explain (docs/fidelity.md, "Arm
+    # by arm": which arm each explains and what it measured).
     variations={
+        # RR's runs shared one initialization and exploration stream (PRNGKey(0) in every run):
+        # two such shared draws, so that the spread between them is measured too.
+        "shared_seed_0": {"envs": ("CartPole-v0",), "variants": ("dqn",), "overrides": {"agent.shared_seed": 0}},
+        "shared_seed_1": {"envs": ("CartPole-v0",), "variants": ("dqn",), "overrides": {"agent.shared_seed": 1}},
+        "shared_seed_0_no_noisy": {"envs": ("Acrobot-v1",), "variants": ("rainbow-no-noisy",),
+                                   "overrides": {"agent.shared_seed": 0}},
+        # RR's DQN loss after 2021-05-25 (MSE) against the era's Huber.
+        "loss_mse": {"envs": ("CartPole-v0",), "variants": ("dqn",), "overrides": {"agent.loss": "mse"}},
         # rainbow-no-c51 under the rainbow table (lr 1e-4, update period 2, its init) instead of
         # the DQN agent's config: which of RR's two configs the figure's "No Distributional" ran.
-        "no_c51_rainbow_table": {"variants": ("rainbow-no-c51",), "arm_protocols": {"dqn": ICML_DQN}},
-        # The method as published: fresh noise every step (ours) against RR's constant draw.
-        "noise_per_step": {"variants": NOISY_ARMS, "overrides": {"network.noise_draw": "per_step"}},
-        # Each run draws its own constant noise (RR's code today) instead of seed 0's.
-        "noise_per_run": {"variants": NOISY_ARMS, "overrides": {"network.noise_draw": "per_run"}},
+        "no_c51_rainbow_table": {"envs": ("CartPole-v0",), "variants": ("rainbow-no-c51",),
+                                 "arm_protocols": {"dqn": ICML_DQN}},
+        # Priorities |TD| (ours, Schaul et al.) against RR's DQN agent's sqrt(loss).
+        "priority_abs_td": {"envs": ("CartPole-v0",), "variants": ("rainbow-no-c51",),
+                            "overrides": {"replay.scalar_priority": "abs_td"}},
+        # The January code: importance weights not applied; Glorot init of plain layers.
+        "importance_weights_off": {"envs": ("Acrobot-v1",), "variants": ("rainbow", "rainbow-no-noisy"),
+                                   "overrides": {"replay.importance_weights": False}},
+        "init_glorot": {"envs": ("Acrobot-v1",), "variants": ("rainbow-no-noisy",),
+                        "overrides": {"network.init": "glorot_uniform"}},
+        # The method as published: fresh noise every step (ours) against RR's constant draw; and
+        # a draw of each run's own (RR's code today).
+        "noise_per_step": {"envs": ("Acrobot-v1",), "variants": NOISY_ARMS, "overrides": {"network.noise_draw": "per_step"}},
+        "noise_per_run": {"envs": ("Acrobot-v1",), "variants": NOISY_ARMS, "overrides": {"network.noise_draw": "per_run"}},
         # Time-outs: bootstrap from the last observation (ours), or run into the next episode
         # (Dopamine >= 3.1.9 under RR's agents), against Dopamine 3.1.8's terminal.
-        "timeout_bootstrap": {"overrides": {"replay.timeout": "bootstrap"}},
-        "timeout_next_episode": {"overrides": {"replay.timeout": "next_episode"}},
-        # RR's DQN loss after 2021-05-25 (MSE) against the era's Huber.
-        "loss_mse": {"variants": SCALAR_ARMS, "overrides": {"agent.loss": "mse"}},
-        # The January code: importance weights not applied, Glorot init of plain layers.
-        "importance_weights_off": {"variants": ("rainbow", "rainbow-no-c51"),
-                                   "overrides": {"replay.importance_weights": False}},
-        "init_glorot": {"variants": ("rainbow-no-noisy",), "overrides": {"network.init": "glorot_uniform"}},
-        # Priorities |TD| (ours, Schaul et al.) against RR's DQN agent's sqrt(loss).
-        "priority_abs_td": {"variants": ("rainbow-no-c51",), "overrides": {"replay.scalar_priority": "abs_td"}},
+        "timeout_bootstrap": {"envs": ("Acrobot-v1",), "variants": ("rainbow", "rainbow-no-noisy"),
+                              "overrides": {"replay.timeout": "bootstrap"}},
+        "timeout_next_episode": {"envs": ("Acrobot-v1",), "variants": ("rainbow", "rainbow-no-noisy"),
+                                 "overrides": {"replay.timeout": "next_episode"}},
     },
 )

@@ -1,6 +1,8 @@
 """Helpers shared by the end-to-end tests (a module, not conftest: tests/analysis has its own)."""
 
+import hashlib
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -25,6 +27,10 @@ TINY = {
 TINY_ARGS = [a for k, v in TINY.items()
              for a in ("--set", f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}")]
 """TINY as `--set KEY=VALUE` arguments of `dqnlab train` / `dqnlab sweep`."""
+
+OVERFLOW_ARGS = ["--set", "network.input_low=0,0,0,0", "--set", "network.input_high=1e-30,1e-30,1e-30,1e-30"]
+"""A CartPole run whose loss overflows at its first update, every value in range: input bounds
+1e-30 wide scale observations to ~1e30 (a learning rate large enough to do it is refused)."""
 
 
 def prepare_tiny_run(run_dir: Path, variant: str = "dqn", steps: int = 300, seed: int = 0) -> Path:
@@ -93,3 +99,15 @@ def stop_at_step(step: int) -> Iterator[Callable[[], bool]]:
         yield should_stop
     finally:
         Trainer.run = run
+
+
+def tree_hash(root: Path) -> str:
+    """Every path under `root` with its kind, mode and content: any file created, removed or
+    changed (a lock file, a status rewrite, a chmod) changes the hash."""
+    h = hashlib.sha256()
+    for path in sorted(Path(root).rglob("*")):
+        info = path.lstat()
+        h.update(f"{path.relative_to(root)}|{stat.filemode(info.st_mode)}|".encode())
+        if path.is_file():
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()

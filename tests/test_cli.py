@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 import pytest
-from run_helpers import assert_same_logs, run_cli
+from run_helpers import OVERFLOW_ARGS, assert_same_logs, run_cli
 
 from dqnlab.cli import main
 from dqnlab.recorder import EVAL_COLUMNS, PROGRESS_COLUMNS
@@ -115,7 +115,7 @@ def test_help_lists_every_config_key():
 def test_a_diverging_run_is_one_line_exit_1_and_marked_failed(tmp_path):
     run_dir = tmp_path / "run"
     proc = run_cli("train", "--env", "CartPole-v1", "--steps", "600", "--run-dir", str(run_dir),
-                   "--quiet", "--set", "agent.learning_rate=1e30", "--set", "network.hidden_sizes=16",
+                   "--quiet", *OVERFLOW_ARGS, "--set", "network.hidden_sizes=16",
                    "--set", "agent.min_replay_steps=100", timeout=300)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     lines = proc.stderr.strip().splitlines()

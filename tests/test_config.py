@@ -32,8 +32,8 @@ def test_bad_overrides(pair, message):
 @pytest.mark.parametrize("kwargs, message", [
     ({"env_id": "Pong"}, "Pong"),
     ({"components": "dqn+foo"}, "unknown component"),
-    ({"total_steps": 0}, "budget must be positive"),
-    ({"total_steps": -5}, "budget must be positive"),
+    ({"total_steps": 0}, r"budget \(--steps\) total_steps must be in"),
+    ({"total_steps": -5}, r"budget \(--steps\) total_steps must be in"),
     ({"components": "c51", "overrides": {"categorical.v_min": "5", "categorical.v_max": "5"}}, "v_min < v_max"),
     ({"components": "c51", "overrides": {"agent.loss": "mse"}}, "cross_entropy"),
     ({"preset": "mujoco"}, "unknown preset"),

@@ -289,3 +289,27 @@ def test_dopamine_iterations_need_one_env_copy_a_dividing_budget_and_train_alone
 
     cfgs = [resolve_config("CartPole-v0", "dqn", seed=s, overrides={"run.iteration_steps": 1000}) for s in (0, 1)]
     assert "train alone" in pack_mismatch(cfgs)
+
+
+# -- one initialization for every run ---------------------------------------------------------------
+
+
+def test_a_shared_seed_gives_every_run_the_same_weights_and_exploration_and_nothing_else(tmp_path):
+    """agent.shared_seed (Dopamine 3.1.8's PRNGKey(0) in every run): the same initial weights and
+    epsilon-greedy draws in runs of different seeds; their envs and replay sampling stay their own."""
+    from dqnlab.agent import Agent
+    from dqnlab.run_state import Run
+
+    runs = []
+    for seed in (0, 1):
+        cfg = resolve_config("CartPole-v0", "dqn", seed=seed, overrides={**SMALL, "agent.shared_seed": "7"})
+        rundir.prepare(cfg, tmp_path / f"s{seed}")
+        runs.append(Run(tmp_path / f"s{seed}"))
+    a, b = runs
+    for p, q in zip(a.agent.online.parameters(), b.agent.online.parameters()):
+        assert torch.equal(p, q)
+    assert a.rng.random() == b.rng.random()
+    assert not np.array_equal(a.obs[0], b.obs[0])  # each env its own seed
+    assert a.replay.rng.random() != b.replay.rng.random()
+    own = Agent(resolve_config("CartPole-v0", "dqn", seed=0, overrides=SMALL), (4,), 2, torch.device("cpu"))
+    assert not torch.equal(next(own.online.parameters()), next(a.agent.online.parameters()))

@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from run_helpers import ROOT, TINY, assert_same_logs, prepare_tiny_run, run_cli, stop_at_step
+from run_helpers import (
+    OVERFLOW_ARGS,
+    ROOT,
+    TINY,
+    assert_same_logs,
+    prepare_tiny_run,
+    run_cli,
+    stop_at_step,
+)
 
 from dqnlab import rundir
 from dqnlab.cli import main
@@ -145,11 +153,11 @@ def test_failure_before_the_training_loop_is_recorded(tmp_path, monkeypatch, cap
 
 
 def test_real_divergence_through_the_cli(tmp_path):
-    """A huge learning rate makes the loss overflow: the run fails, the CLI exits 1, status too."""
+    """The loss overflows (OVERFLOW_ARGS): the run fails, the CLI exits 1, status too."""
     experiment = write_experiment(tmp_path)
     sweep_dir = tmp_path / "sweep"
     proc = run_cli("sweep", str(experiment), "--sweep-dir", str(sweep_dir), "--executor", "debug",
-                   "--variants", "dqn", "--seeds", "1", "--set", "agent.learning_rate=1e30", timeout=120)
+                   "--variants", "dqn", "--seeds", "1", *OVERFLOW_ARGS, timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert "failed: CartPole-v1/dqn/seed_0: Diverged: loss became" in proc.stdout
     status = run_cli("status", str(sweep_dir), timeout=60)

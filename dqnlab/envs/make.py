@@ -11,8 +11,15 @@ if TYPE_CHECKING:
     import gymnasium
 
 
-def _check_non_atari(cfg: Any, family: str) -> None:
-    """Reject Atari-only settings on classic/MinAtar instead of silently ignoring them."""
+def unsupported_settings(cfg: Any) -> str | None:
+    """Why the env config cannot be made (its family differs from its id's, or Atari-only
+    settings on classic/MinAtar, which would otherwise be silently ignored); None if it can.
+    Checked by `make_env` and, before anything is written, by `dqnlab.validation`."""
+    family = env_family(cfg.id)
+    if cfg.family != family:
+        return f"env.family is {cfg.family!r} but {cfg.id} is a {family!r} env"
+    if family == "atari":
+        return None
     wrong = []
     if cfg.frame_skip != 1:
         wrong.append(f"frame_skip={cfg.frame_skip} (must be 1)")
@@ -30,8 +37,7 @@ def _check_non_atari(cfg: Any, family: str) -> None:
         wrong.append(
             f"full_action_space={cfg.full_action_space} (the id decides: -v0 full, -v1 minimal)"
         )
-    if wrong:
-        raise ValueError(f"{cfg.id} ({family}) does not support: " + "; ".join(wrong))
+    return f"{cfg.id} ({family}) does not support: " + "; ".join(wrong) if wrong else None
 
 
 def make_env(cfg: Any, seed: int, *, evaluation: bool = False) -> gymnasium.Env:
@@ -46,9 +52,9 @@ def make_env(cfg: Any, seed: int, *, evaluation: bool = False) -> gymnasium.Env:
     `evaluation` selects nothing yet: both protocols evaluate with the training env settings.
     """
     del evaluation  # same protocol in evaluation; kept so callers need not change later
+    if (problem := unsupported_settings(cfg)) is not None:
+        raise ValueError(problem)
     family = env_family(cfg.id)
-    if cfg.family != family:
-        raise ValueError(f"env.family is {cfg.family!r} but {cfg.id} is a {family!r} env")
     ensure_registered(family)
 
     import gymnasium as gym
@@ -58,7 +64,6 @@ def make_env(cfg: Any, seed: int, *, evaluation: bool = False) -> gymnasium.Env:
     if family == "atari":
         env = _make_atari(cfg)
     else:
-        _check_non_atari(cfg, family)
         # MinAtar's own sticky actions (its default is 0.1, per frame = per step) come from the
         # config, so they are recorded; it has no default time limit.
         kwargs = {} if family == "classic" else {"sticky_action_prob": cfg.sticky_action_prob}

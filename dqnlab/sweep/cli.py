@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from dqnlab.stopping import signal_name
 from dqnlab.sweep import executors
 
 SWEEP_EPILOG = """\
@@ -52,6 +53,10 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field for every run (see `dqnlab train --help`); repeatable")
     p.add_argument("--retry-failed", action="store_true", help="rerun failed runs (from their last checkpoint)")
+    p.add_argument("--resume-from-intact", action="store_true",
+                   help="a run whose logs do not hold what its newest checkpoint recorded resumes from "
+                        "the newest checkpoint whose logs are intact (or step 0) instead of failing "
+                        "(such a run failed before: add --retry-failed)")
     p.add_argument("--force", action="store_true",
                    help="replace a sweep dir made from a different definition: changed runs start over, "
                         "runs no longer in the grid are deleted (--dry-run lists them); "
@@ -87,6 +92,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from dqnlab.sweep.launch import launch
     from dqnlab.sweep.packing import parse_pack_size
 
+    stop = getattr(args, "stop", None)
     runs_per_process = None if args.runs_per_process is None else parse_pack_size(args.runs_per_process)
     executor = executors.create(args.executor, executors.ExecutorSettings(
         profile=args.profile, workers=args.workers, wait=args.wait))
@@ -95,12 +101,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         variants=args.variants,
         steps=args.steps, overrides=parse_set_args(args.overrides),
     )
+    if stop is not None:
+        if stop():  # a signal while the command loaded: nothing was read or written yet
+            print(f"dqnlab: stopped by {signal_name(stop.signum)} before the sweep started; nothing was "
+                  "launched", file=sys.stderr)
+            return 128 + stop.signum
+        stop.raising()  # the local executor stops its workers at a checkpoint, as on Ctrl-C
     result = launch(
         args.experiment, sweep_dir=args.sweep_dir, grid_options=grid_options, executor=executor,
         device=args.device, wandb_project=args.wandb, dry_run=args.dry_run,
         retry_failed=args.retry_failed, force=args.force, delete_finished=args.delete_finished,
+        resume_from_intact=args.resume_from_intact,
         runs_per_process=runs_per_process,
     )
+    if result.exit_code == 130 and stop is not None and stop.signum is not None:
+        return 128 + stop.signum  # stopped by this signal (SIGTERM: 143)
     return result.exit_code
 
 

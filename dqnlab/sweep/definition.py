@@ -25,6 +25,7 @@ from typing import Any
 
 from dqnlab import components as comps
 from dqnlab.errors import ConfigError
+from dqnlab.validation import MAX_RUNS, MAX_SEED, MAX_SEEDS
 
 #: Variant generators a definition may name instead of listing variants.
 GENERATORS: dict[str, Any] = {
@@ -185,21 +186,39 @@ def _split(text: str) -> list[str]:
     return [s.strip() for s in text.split(",") if s.strip()]
 
 
-def parse_seeds(text: str, sweep: Sweep) -> tuple[int, ...]:
+def parse_seeds(text: str, sweep: Sweep) -> tuple[int, ...] | int:
     """`N` = the first N seeds of the definition; `0,3` (any comma) = exactly those seeds."""
     try:
         if "," in text:
-            seeds = tuple(int(s) for s in _split(text))
+            seeds: tuple[int, ...] | int = tuple(int(s) for s in _split(text))
         else:
             n = int(text)
             if n < 1:
                 raise ValueError
-            seeds = tuple(sweep.seed_list()[:n]) if n <= len(sweep.seed_list()) else tuple(range(n))
+            seeds = tuple(sweep.seed_list()[:n]) if n <= _count(sweep.seeds) else n
     except ValueError:
         raise ConfigError(f"--seeds expects a count N or a comma list of seeds, got {text!r}") from None
-    if any(s < 0 for s in seeds):
-        raise ConfigError(f"seeds must be >= 0, got {text!r}")
+    check_seeds(seeds, f"--seeds {text}")
     return seeds
+
+
+def _count(seeds: int | tuple[int, ...]) -> int:
+    return seeds if isinstance(seeds, int) else len(seeds)
+
+
+def check_seeds(seeds: int | tuple[int, ...], where: str) -> None:
+    """Refuse, with one line, seeds that cannot be meant: more than MAX_SEEDS, one out of the
+    seed's range, or one listed twice (it would be one run, counted twice)."""
+    if _count(seeds) > MAX_SEEDS:
+        raise ConfigError(f"{where}: {_count(seeds):,} seeds, more than the {MAX_SEEDS:,} a sweep may hold")
+    if isinstance(seeds, int):
+        return
+    for s in seeds:
+        if not 0 <= s <= MAX_SEED:
+            raise ConfigError(f"{where}: seeds must be in [0, {MAX_SEED}], got {s}")
+    twice = sorted({s for s in seeds if seeds.count(s) > 1})
+    if twice:
+        raise ConfigError(f"{where}: seed {twice[0]} is listed twice (one run); list each seed once")
 
 
 @dataclass(frozen=True)
@@ -260,7 +279,12 @@ def resolve(sweep: Sweep, options: GridOptions | None = None) -> Sweep:
     sweep = dataclasses.replace(sweep, **changes)
     if not sweep.envs:
         raise ConfigError(f"sweep {sweep.name} has no envs")
+    check_seeds(sweep.seeds, f"sweep {sweep.name}")  # before a count becomes a list
     if not sweep.seed_list():
         raise ConfigError(f"sweep {sweep.name} has no seeds")
-    sweep.variant_list()  # validates every variant spec
+    runs = len(sweep.envs) * len(sweep.variant_list()) * len(sweep.seed_list())  # validates every variant spec
+    if runs > MAX_RUNS:
+        raise ConfigError(f"sweep {sweep.name}: {len(sweep.envs)} env(s) x {len(sweep.variant_list())} "
+                          f"variant(s) x {len(sweep.seed_list())} seed(s) = {runs:,} runs, more than the "
+                          f"{MAX_RUNS:,} a sweep may hold; split it into several sweeps")
     return sweep

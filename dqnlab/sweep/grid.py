@@ -7,6 +7,7 @@ is written, so bad input (an unknown env, variant or key) fails with one line an
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import sys
@@ -38,16 +39,20 @@ class Run:
 
 def expand(sweep: Sweep) -> list[Run]:
     """Every run of the grid, env-major then variant then seed; duplicates (two specs naming the
-    same variant) collapse because variants are canonical names."""
+    same variant) collapse because variants are canonical names. One config is resolved per env
+    and variant; its seeds' configs are copies with their seed (nothing else in a config depends
+    on it, and the seeds are checked by the definition), so the cost grows with envs x variants,
+    not with the number of seeds."""
     runs: dict[str, Run] = {}
+    seeds = sweep.seed_list()
     for env_id in sweep.envs:
         for variant in sweep.variant_list():
-            protocol = protocol_for(sweep, env_id, variant)
-            for seed in sweep.seed_list():
-                cfg = resolve_config(
-                    env_id, variant, seed=seed, total_steps=sweep.steps, preset=sweep.preset,
-                    protocol=protocol, overrides=sweep.overrides,
-                )
+            base = resolve_config(
+                env_id, variant, seed=seeds[0], total_steps=sweep.steps, preset=sweep.preset,
+                protocol=protocol_for(sweep, env_id, variant), overrides=sweep.overrides,
+            )
+            for seed in seeds:
+                cfg = base if seed == base.seed else dataclasses.replace(base, seed=seed)
                 rel = run_rel_dir(env_id, cfg.variant, seed)
                 runs.setdefault(rel, Run(env_id, cfg.variant, seed, cfg, rel))
     return list(runs.values())
@@ -65,12 +70,20 @@ def protocol_for(sweep: Sweep, env_id: str, variant: str) -> str | None:
 
 
 def manifest(sweep: Sweep, runs: list[Run]) -> dict[str, Any]:
+    # One conversion per config without its seed (a grid's seeds share it), then the seed.
+    seedless: dict[Config, dict[str, Any]] = {}
+
+    def config(cfg: Config) -> dict[str, Any]:
+        key = dataclasses.replace(cfg, seed=0)
+        if key not in seedless:
+            seedless[key] = to_dict(key)
+        return {**seedless[key], "seed": cfg.seed}
+
     return {
         "name": sweep.name,
         "definition": sweep.to_dict(),
         "runs": [
-            {"run_dir": r.rel_dir, "variant": r.variant, "env": r.env, "seed": r.seed,
-             "config": to_dict(r.config)}
+            {"run_dir": r.rel_dir, "variant": r.variant, "env": r.env, "seed": r.seed, "config": config(r.config)}
             for r in runs
         ],
     }
@@ -115,7 +128,9 @@ def prepare(sweep: Sweep, runs: list[Run], sweep_dir: Path, *, force: bool = Fal
         changes.check(plan, sweep_dir, delete_finished=delete_finished)
     for run in runs:
         if run.rel_dir not in deleted:
-            rundir.check(run.config, run.dir(sweep_dir))
+            rundir.check(run.config, run.dir(sweep_dir), remedy=(
+                f"its config.json must be the one {MANIFEST} lists: put it back, or delete that run "
+                "directory to start the run over"))
     # Checked: from here on, writes.
     for rel in deleted:
         print(f"dqnlab: deleting {rel} ({plan.states.get(rel, 'pending')})", file=out or sys.stdout)

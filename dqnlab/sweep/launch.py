@@ -27,6 +27,7 @@ from typing import Any, TextIO
 from dqnlab import devices, runlock
 from dqnlab.contract import CHECKPOINT, checkpoint_files
 from dqnlab.errors import ConfigError
+from dqnlab.run_log import finished_config_problem, finished_problem
 from dqnlab.sweep import definition, executors, grid, packing, plan
 from dqnlab.sweep import status as st
 from dqnlab.sweep.changes import Changes
@@ -56,8 +57,13 @@ class LaunchResult:
             r for r, o in self.outcomes.items() if o == "busy"]
 
     @property
+    def damaged(self) -> dict[str, str]:
+        """Finished runs whose files are not what their end recorded: run -> why."""
+        return {r: why.removeprefix(DAMAGED + ": ") for r, why in self.skipped.items() if why.startswith(DAMAGED)}
+
+    @property
     def exit_code(self) -> int:
-        if any(o == "failed" for o in self.outcomes.values()) or self.held:
+        if any(o == "failed" for o in self.outcomes.values()) or self.held or self.damaged:
             return 1
         if any(o == "stopped" for o in self.outcomes.values()):
             return 130
@@ -65,17 +71,26 @@ class LaunchResult:
 
 
 HELD = "held by"
+DAMAGED = "damaged"
 
 
 def select(sweep_dir: Path, runs: list[grid.Run], retry_failed: bool,
-           starting_over: frozenset[str] = frozenset()) -> tuple[list[str], dict[str, str]]:
+           starting_over: frozenset[str] = frozenset(),
+           resume_from_intact: bool = False) -> tuple[list[str], dict[str, str]]:
     """Split runs into those to train now and those skipped (with the reason). `starting_over`:
-    runs to count as new whatever their directory holds (a `--dry-run` of a replacing launch)."""
+    runs to count as new whatever their directory holds (a `--dry-run` of a replacing launch).
+    A finished run whose config.json or logs are not what its end recorded is skipped as
+    damaged (the launch exits 1 naming it), or with `resume_from_intact` trains again from its
+    newest intact checkpoint when only its logs are."""
     to_run, skipped = [], {}
     for run in runs:
         state = "pending" if run.rel_dir in starting_over else st.run_state(
             sweep_dir, {"run_dir": run.rel_dir, "env": run.env, "variant": run.variant, "seed": run.seed}).state
-        if state == "done":
+        config_changed = state == "done" and finished_config_problem(run.dir(sweep_dir))
+        damage = config_changed or (state == "done" and finished_problem(run.dir(sweep_dir)))
+        if damage and (config_changed or not resume_from_intact):
+            skipped[run.rel_dir] = f"{DAMAGED}: {damage}"
+        elif state == "done" and not damage:
             skipped[run.rel_dir] = "done"
         elif state == "failed" and not retry_failed:
             skipped[run.rel_dir] = "failed"
@@ -123,6 +138,7 @@ def launch(
     wandb_project: str | None = None,
     dry_run: bool = False,
     retry_failed: bool = False,
+    resume_from_intact: bool = False,
     force: bool = False,
     delete_finished: bool = False,
     runs_per_process: packing.PackSize | str | None = None,
@@ -132,7 +148,7 @@ def launch(
     from `executors.create`; every input is checked before anything is written. Replacing a sweep
     directory's runs needs `force`, deleting finished ones also `delete_finished` (`changes.py`).
     `runs_per_process`: runs per pack, a number or "auto" (None: the executor's, i.e. the
-    profile's, else auto)."""
+    profile's, else auto). `resume_from_intact`: see `train.train` (`recover`)."""
     out = out or sys.stdout
     runner = executors.create(executor) if isinstance(executor, str) else executor
     pack_size = packing.parse_pack_size(runner.runs_per_process if runs_per_process is None
@@ -154,13 +170,14 @@ def launch(
         if changes is not None:
             lines = changes.lines() + _relaunch_plan(sweep_dir, runs, changes, runner, device=device,
                                                      runs_per_process=pack_size, retry_failed=retry_failed,
-                                                     delete_finished=delete_finished)
+                                                     delete_finished=delete_finished,
+                                                     resume_from_intact=resume_from_intact)
             print("\n".join([f"sweep directory {sweep_dir}:", *(f"  {line}" for line in lines)]), file=out)
         return result
 
     runner.check(device)
     grid.prepare(sweep, runs, sweep_dir, force=force, delete_finished=delete_finished, out=out)
-    result.to_run, result.skipped = select(sweep_dir, runs, retry_failed)
+    result.to_run, result.skipped = select(sweep_dir, runs, retry_failed, resume_from_intact=resume_from_intact)
     if result.to_run:
         result.to_run = leave_held(sweep_dir, result.to_run, result.skipped, runner.busy(sweep_dir, result.to_run))
         packs = form_packs(runs, result.to_run, device=device, runs_per_process=pack_size,
@@ -171,7 +188,8 @@ def launch(
     if not result.to_run:
         return result
 
-    options = RunOptions(device=device, wandb_project=wandb_project, sweep_name=sweep.name)
+    options = RunOptions(device=device, wandb_project=wandb_project, sweep_name=sweep.name,
+                         resume_from_intact=resume_from_intact)
     execution = runner.run(sweep_dir, result.packs, options, out)
     result.outcomes, result.jobs = execution.outcomes, execution.jobs
     _print_outcomes(result, out)
@@ -180,7 +198,7 @@ def launch(
 
 def _relaunch_plan(sweep_dir: Path, runs: list[grid.Run], changes: Changes, runner: Executor, *,
                    device: str, runs_per_process: packing.PackSize, retry_failed: bool,
-                   delete_finished: bool) -> list[str]:
+                   delete_finished: bool, resume_from_intact: bool = False) -> list[str]:
     """`--dry-run`'s lines on what launching into an existing sweep directory trains: the runs
     still to do, selected as a launch selects them (runs in flight in SLURM jobs are not asked
     for: that needs the cluster), their packs by checkpoint step, and the time left; or why the
@@ -190,7 +208,7 @@ def _relaunch_plan(sweep_dir: Path, runs: list[grid.Run], changes: Changes, runn
     except ConfigError as e:
         return [f"a launch with these options refuses: {e}"]
     starting_over = frozenset(changes.restarted)  # deleted and started again by the launch
-    to_run, skipped = select(sweep_dir, runs, retry_failed, starting_over)
+    to_run, skipped = select(sweep_dir, runs, retry_failed, starting_over, resume_from_intact)
     to_run = leave_held(sweep_dir, to_run, skipped)
     steps = checkpoint_steps(sweep_dir, [r for r in to_run if r not in starting_over])
     lines = [f"a launch trains {len(to_run)} of the {len(runs)} runs ({len(steps)} resuming from a checkpoint)"
@@ -209,7 +227,7 @@ def _skipped_text(skipped: dict[str, str]) -> str:
     """E.g. `3 done, 1 failed, 1 held by another process (--retry-failed reruns them)`."""
     reasons: dict[str, int] = {}
     for why in skipped.values():
-        why = HELD + " another process" if why.startswith(HELD) else why
+        why = HELD + " another process" if why.startswith(HELD) else DAMAGED if why.startswith(DAMAGED) else why
         reasons[why] = reasons.get(why, 0) + 1
     extra = " (--retry-failed reruns them)" if reasons.get("failed") else ""
     return ", ".join(f"{n} {why}" for why, n in reasons.items()) + extra
@@ -241,7 +259,11 @@ def _print_outcomes(result: LaunchResult, out: TextIO) -> None:
 
 
 def _print_held(result: LaunchResult, at_end: bool = False) -> None:
-    """Runs another process trains: this launch left them alone; say which and why it exits 1."""
+    """Runs another process trains, or finished runs whose files changed since: this launch left
+    them alone; say which and why it exits 1."""
+    if not at_end:
+        for rel, why in result.damaged.items():
+            print(f"dqnlab: {rel}: {why}", file=sys.stderr)
     held = {r: why for r, why in result.skipped.items() if why.startswith(HELD)}
     if at_end:
         held = {r: "taken by another process while this launch ran" for r, o in result.outcomes.items()

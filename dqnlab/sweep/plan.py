@@ -46,20 +46,26 @@ def observation(env_id: str, family: str, frame_stack: int, screen_size: int) ->
 
 def replay_bytes(cfg: Config) -> int:
     """Bytes of the replay storage of a run at full capacity (storage layout, not a guess)."""
+    return _replay_bytes(cfg.env.id, cfg.env.family, cfg.env.frame_stack, cfg.env.screen_size,
+                         cfg.replay.capacity, cfg.replay.n_step, cfg.replay.prioritized)
+
+
+@functools.lru_cache(maxsize=1024)  # a grid's runs share a few configs: planning cost is per config
+def _replay_bytes(env_id: str, family: str, frame_stack: int, screen_size: int, capacity: int,
+                  n_step: int, prioritized: bool) -> int:
     from dqnlab.replay import ReplayBuffer
     from dqnlab.replay.sum_tree import SumTree
 
-    shape, dtype = observation(cfg.env.id, cfg.env.family, cfg.env.frame_stack, cfg.env.screen_size)
-    frame_shape = shape[1:] if cfg.env.frame_stack > 1 else shape
+    shape, dtype = observation(env_id, family, frame_stack, screen_size)
+    frame_shape = shape[1:] if frame_stack > 1 else shape
     frame_bytes = int(np.prod(frame_shape)) * np.dtype(dtype).itemsize
     # Per-slot bytes (action, return, discount, steps, valid flag) from a tiny buffer of the same
     # kind, so a change in buffer.py changes the planner too.
     probe_capacity = 64
-    probe = ReplayBuffer(probe_capacity, shape, np.dtype(dtype), stack=cfg.env.frame_stack,
-                         n_step=cfg.replay.n_step, prioritized=False)
+    probe = ReplayBuffer(probe_capacity, shape, np.dtype(dtype), stack=frame_stack, n_step=n_step, prioritized=False)
     per_slot = (probe.nbytes - probe.frames.nbytes) / probe_capacity
-    tree = SumTree(cfg.replay.capacity).nodes.nbytes if cfg.replay.prioritized else 0
-    return int(cfg.replay.capacity * (frame_bytes + per_slot) + tree)
+    tree = SumTree(capacity).nodes.nbytes if prioritized else 0
+    return int(capacity * (frame_bytes + per_slot) + tree)
 
 
 @dataclass(frozen=True)
@@ -183,7 +189,7 @@ def describe(sweep: Sweep, runs: list[Run], *, device: str = "cpu", parallel: in
         f"sweep {sweep.name}: {len(sweep.envs)} env(s) x {len(sweep.variant_list())} variant(s) "
         f"x {len(sweep.seed_list())} seed(s) = {len(runs)} runs",
         f"  variants: {', '.join(sweep.variant_list())}",
-        f"  seeds:    {', '.join(map(str, sweep.seed_list()))}",
+        f"  seeds:    {_seeds(sweep.seed_list())}",
         "",
         f"  {'env':28s} {'runs':>5s} {'steps/run':>11s} {'replay/run':>11s} {unit + '-hours':>10s}",
     ]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dqnlab import rundir, runlock
+from dqnlab.contract import checkpoint_files
 from dqnlab.errors import ConfigError
 from dqnlab.sweep.grid import MANIFEST, read_manifest
 
@@ -80,8 +81,19 @@ def run_state(sweep_dir: Path, entry: dict) -> RunState:
         steps = max(steps, last_logged_step(run_dir / rundir.PROGRESS))
     return RunState(
         entry["run_dir"], entry["env"], entry["variant"], int(entry["seed"]), state,
-        steps, total, error, status.get("note"),
+        steps, total, error, status.get("note") or _unread_note(run_dir),
     )
+
+
+def _unread_note(run_dir: Path) -> str | None:
+    """What `status` says of a run whose status.json cannot be read (shown as pending)."""
+    if not run_dir.is_dir():
+        return "no run directory yet"
+    problem = rundir.status_problem(run_dir)
+    if problem is None:
+        return None
+    found = checkpoint_files(run_dir / rundir.CHECKPOINT)
+    return f"{problem}; a relaunch {'resumes at step ' + format(found[0][0], ',') if found else 'starts at step 0'}"
 
 
 def staleness(run_dir: Path, status: dict) -> str | None:

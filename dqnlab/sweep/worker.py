@@ -31,6 +31,9 @@ class RunOptions:
     """None: no wandb. Otherwise the wandb project each run logs to."""
     sweep_name: str = ""
     """wandb group, so the runs of one sweep sit together."""
+    resume_from_intact: bool = False
+    """A run whose logs do not hold what its checkpoint recorded resumes from its newest intact
+    checkpoint instead of failing (`train.train`'s `recover`)."""
 
 
 def run_one(
@@ -67,7 +70,8 @@ def run_pack(
             for d in dirs:
                 _log_to_wandb(held, d, options)
         try:
-            outcomes = train_pack(dirs, device=options.device, should_stop=should_stop, progress=False)
+            outcomes = train_pack(dirs, device=options.device, should_stop=should_stop, progress=False,
+                                  recover=options.resume_from_intact)
         except Exception as e:  # noqa: BLE001 - a failing pack must not stop the sweep
             # train_pack records its runs' failures; this catches the rest (e.g. bad input).
             for d in dirs:

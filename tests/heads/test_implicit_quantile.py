@@ -126,5 +126,5 @@ def test_the_head_as_data():
     cfg = resolve_config("CartPole-v1", "dqn+iqn")
     c = cfg.implicit_quantile  # Dabney et al. 2018b's sizes by default
     assert (c.num_tau_samples, c.num_tau_prime_samples, c.num_quantile_samples, c.embedding_dim, c.kappa) == (64, 64, 32, 64, 1.0)
-    with pytest.raises(ConfigError, match="implicit_quantile.num_quantile_samples must be >= 1"):
+    with pytest.raises(ConfigError, match="implicit_quantile.num_quantile_samples must be"):
         resolve_config("CartPole-v1", "dqn+iqn", overrides={"implicit_quantile.num_quantile_samples": "0"})

@@ -9,14 +9,13 @@ the "bad inputs tried" figure of the README's reliability section.
 
 from __future__ import annotations
 
-import hashlib
+import json
 import os
 import shutil
-import stat
 from pathlib import Path
 
 import pytest
-from run_helpers import TINY, TINY_ARGS
+from run_helpers import TINY, TINY_ARGS, tree_hash
 
 from dqnlab.cli import main
 
@@ -55,7 +54,7 @@ CASES: list[tuple[str, list[str], str, dict[str, str]]] = [
     ("minatar-torso-on-cartpole", [*CP, "--set", "network.torso=minatar"], "needs image observations", {}),
     ("nature-torso-on-minatar", ["train", "--env", "MinAtar/Breakout-v1", "--run-dir", "new_run",
                                  "--set", "network.torso=nature"], "at least 36x36", {}),
-    ("zero-envs", [*CP, "--set", "env.num_envs=0"], "env.num_envs must be >= 1", {}),
+    ("zero-envs", [*CP, "--set", "env.num_envs=0"], "env.num_envs must be in", {}),
     ("envs-not-dividing", [*CP, "--steps", "100", "--set", "env.num_envs=3"], "multiples", {}),
     ("zero-eval-episodes", [*CP, "--set", "eval.episodes=0"], "eval.episodes", {}),
     ("eval-budget-below-episodes", [*CP, "--set", "eval.max_steps=3"], "eval.max_steps", {}),
@@ -66,6 +65,26 @@ CASES: list[tuple[str, list[str], str, dict[str, str]]] = [
     ("duplicate-component", [*CP, "--components", "double,double"], "double", {}),
     ("unknown-atari-protocol", ["train", "--env", "ALE/Pong-v5", "--run-dir", "new_run",
                                 "--protocol", "nosuch"], "unknown protocol", {}),
+    # -- train: ranges, constraints and keys that select settings (issue 23, items 3, 5, 6, 10;
+    # tests/reliability/test_validation.py tries every field and constraint) ------------------
+    ("gamma-above-one", [*CP, "--set", "agent.gamma=1.5"], "agent.gamma must be in (0, 1]", {}),
+    ("budget-1e23", [*CP, "--steps", "100000000000000000000000"], "the budget (--steps)", {}),
+    ("set-budget-1e23", [*CP, "--set", "total_steps=1e23"], "the budget (--steps)", {}),
+    ("replay-of-1e12", [*CP, "--set", "replay.capacity=1e12"], "replay.capacity must be in", {}),
+    ("learning-rate-1e30", [*CP, "--set", "agent.learning_rate=1e30"], "agent.learning_rate must be in", {}),
+    ("zero-hidden-layer", [*CP, "--set", "network.hidden_sizes=64,0"], "network.hidden_sizes", {}),
+    ("beta-above-one", [*CP, "--set", "replay.importance_exponent_end=2"], "importance_exponent_end", {}),
+    ("atari-setting-on-classic", [*CP, "--set", "env.frame_stack=4"], "does not support", {}),
+    ("bounds-not-fitting-the-env", [*CP, "--set", "network.input_low=-1,-1", "--set",
+                                    "network.input_high=1,1"], "4 features", {}),
+    ("set-env-id", [*CP, "--set", "env.id=Acrobot-v1"], "use --env", {}),
+    ("set-protocol", [*CP, "--set", "protocol=revisiting_rainbow_dqn"], "use --protocol", {}),
+    ("set-preset", [*CP, "--set", "preset=atari"], "use --preset", {}),
+    ("set-components", [*CP, "--set", "components=double"], "use --components", {}),
+    ("set-seed", [*CP, "--set", "seed=3"], "use --seed", {}),
+    ("doubled-plus", [*CP, "--components", "dqn++double"], "empty component name in 'dqn++double'", {}),
+    ("removed-twice", [*CP, "--components", "rainbow-no-double-no-double"], "'double' is removed twice", {}),
+    ("added-to-rainbow", [*CP, "--components", "rainbow+double"], "part of 'rainbow' already", {}),
     # -- train: a component switched behind the variant's name (item 1) ----------------------
     ("set-double-on-dqn", [*CP, "--set", "agent.double=true"], "--components", {}),
     ("set-dueling-on-dqn", [*CP, "--set", "network.dueling=true"], "--components", {}),
@@ -105,7 +124,16 @@ CASES: list[tuple[str, list[str], str, dict[str, str]]] = [
      "not valid JSON", {}),
     ("bad-seeds", [*SWEEP, "--seeds", "abc"], "--seeds", {}),
     ("zero-seeds", [*SWEEP, "--seeds", "0"], "--seeds", {}),
-    ("negative-seed-list", [*SWEEP, "--seeds", "0,-1"], "seeds must be >= 0", {}),
+    ("negative-seed-list", [*SWEEP, "--seeds", "0,-1"], "seeds must be in", {}),
+    ("seed-listed-twice", [*SWEEP, "--seeds", "0,0"], "seed 0 is listed twice", {}),
+    ("absurd-seed-count", [*SWEEP, "--seeds", "100000000", "--dry-run"], "more than the 1,000", {}),
+    ("absurd-grid", [*SWEEP, "--envs", "CartPole-v1,Acrobot-v1", "--variants", "all_subsets", "--seeds",
+                     "1000", "--dry-run"], "more than the 100,000", {}),
+    ("sweep-budget-1e23", [*SWEEP, "--steps", "100000000000000000000000"], "the budget (--steps)", {}),
+    ("sweep-set-seed", [*SWEEP, "--set", "seed=3"], "use --seed", {}),
+    ("sweep-set-protocol", [*SWEEP, "--set", "protocol=revisiting_rainbow_dqn"], "use --protocol", {}),
+    ("sweep-run-with-edited-config", ["sweep", "exp.py", "--sweep-dir", "edited_sweep"],
+     "put it back, or delete that run directory", {}),
     ("sweep-unknown-env", [*SWEEP, "--envs", "NoSuchEnv-v0"], "NoSuchEnv", {}),
     ("sweep-unknown-variant", [*SWEEP, "--variants", "dqn+foo"], "generator", {}),
     ("sweep-zero-steps", [*SWEEP, "--steps", "0"], "budget", {}),
@@ -138,6 +166,9 @@ CASES: list[tuple[str, list[str], str, dict[str, str]]] = [
     ("analyze-corrupt-eval", ["analyze", "corrupt_eval"], "--allow-partial", {}),
     ("analyze-truncated-config", ["analyze", "truncated_config"], "--allow-partial", {}),
     ("analyze-only-unreadable", ["analyze", "truncated_run"], "no readable runs", {}),
+    ("analyze-repeated-row", ["analyze", "repeated_row"], "does not come after step", {}),
+    ("analyze-infinite-return", ["analyze", "infinite_return"], "return_mean is inf", {}),
+    ("analyze-log-changed-since", ["analyze", "changed_since"], "eval.csv was changed", {}),
     ("analyze-zero-final-evals", ["analyze", DONE, "--final-evals", "0"], "--final-evals", {}),
     ("analyze-unknown-format", ["analyze", DONE, "--formats", "xyz"], "--formats", {}),
     ("analyze-zero-dpi", ["analyze", DONE, "--dpi", "0"], "--dpi", {}),
@@ -145,18 +176,6 @@ CASES: list[tuple[str, list[str], str, dict[str, str]]] = [
     ("analyze-unknown-metric", ["analyze", DONE, "--metric", "nope"], "invalid choice", {}),
     ("analyze-out-is-a-file", ["analyze", DONE, "--out", "afile"], "not a directory", {}),
 ]
-
-
-def tree_hash(root: Path) -> str:
-    """Every path under `root` with its kind, mode and content: any file created, removed or
-    changed (a lock file, a status rewrite, a chmod) changes the hash."""
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        info = path.lstat()
-        h.update(f"{path.relative_to(root)}|{stat.filemode(info.st_mode)}|".encode())
-        if path.is_file():
-            h.update(hashlib.sha256(path.read_bytes()).digest())
-    return h.hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -177,12 +196,25 @@ def workspace(tmp_path_factory) -> Path:
     (ws / "slurm.toml").write_text('partition = "cpu"\ntime = "1:00:00"\n')
     (ws / "bad.toml").write_text('partition = "cpu"\ntime = "1:00:00"\npartitoin = "x"\n')
     launch(definition.load(ws / "exp.py"), sweep_dir=ws / DONE, executor="debug", out=open(os.devnull, "w"))
+    shutil.copytree(ws / DONE, ws / "edited_sweep")  # a run whose config.json was edited since
+    edited = ws / "edited_sweep" / "CartPole-v1/dqn/seed_0/config.json"
+    edited.write_text(edited.read_text().replace('"batch_size": 16', '"batch_size": 32'))
     # Folders to analyze: a readable run beside one that cannot be read.
     for folder in ("corrupt_eval", "truncated_config"):
         shutil.copytree(ws / DONE_RUN, ws / folder / "good")
         shutil.copytree(ws / DONE_RUN, ws / folder / "bad")
     with open(ws / "corrupt_eval" / "bad" / "eval.csv", "a") as f:
         f.write("1,2,3,4,5,6,7,8,9,10,11,12,13\n")  # a row with too many fields
+    # Bad rows (issue 23, item 7), in runs whose status.json predates marks (only the rows can
+    # tell), and a finished run's eval.csv changed since its status.json recorded it.
+    for folder, edit in (("repeated_row", lambda rows: [*rows, rows[1]]),
+                         ("infinite_return", lambda rows: [*rows[:-1], rows[-1].replace(rows[-1].split(",")[2], "inf", 1)]),
+                         ("changed_since", lambda rows: [*rows[:-1], rows[-1].replace(",", ",1", 1)])):
+        shutil.copytree(ws / DONE_RUN, ws / folder / "run")
+        evals, status = ws / folder / "run" / "eval.csv", ws / folder / "run" / "status.json"
+        evals.write_text("\n".join(edit(evals.read_text().splitlines())) + "\n")
+        if folder != "changed_since":
+            status.write_text(json.dumps({k: v for k, v in json.loads(status.read_text()).items() if k != "logs"}))
     for config in (ws / "truncated_config" / "bad" / "config.json", ws / "truncated_run" / "config.json"):
         config.parent.mkdir(exist_ok=True)
         config.write_text((ws / DONE_RUN / "config.json").read_text()[:100])

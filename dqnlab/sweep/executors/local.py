@@ -2,9 +2,10 @@
 
 The packs (`packing.py`; a pack of one is a run alone) train in spawned worker processes (one per
 core by default), each with one torch thread: small networks gain nothing from intra-op threads,
-and N single-threaded processes use N cores fully. The first Ctrl-C (or SIGTERM) asks every pack to
-checkpoint at its next step boundary and stops the sweep; the same command resumes it. A second Ctrl-C kills the workers (the runs then resume from
-their last periodic checkpoint).
+and N single-threaded processes use N cores fully. The first Ctrl-C (or SIGTERM: `dqnlab sweep`
+raises it as a KeyboardInterrupt, `stopping.Interrupted`) asks every pack to checkpoint at its next
+step boundary and stops the sweep; the same command resumes it. A second Ctrl-C kills the workers
+(the runs then resume from their last periodic checkpoint).
 
 Workers die with the launcher, however it dies (kill -9 included): on Linux each asks the kernel
 for SIGTERM when its parent dies (prctl PR_SET_PDEATHSIG), and every worker also checks its parent
@@ -24,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from dqnlab.stopping import signal_name
 from dqnlab.sweep.executors.base import Execution, ExecutorSettings, OnThisMachine
 from dqnlab.sweep.monitor import SweepMonitor
 from dqnlab.sweep.worker import RunOptions, run_pack
@@ -123,7 +125,7 @@ def run_local(sweep_dir: Path, packs: list[list[str]], options: RunOptions, work
     """Train the packs of runs in `workers` processes with a live progress display; returns run ->
     outcome ("stopped" for runs interrupted or never started because of Ctrl-C)."""
     sweep_dir = Path(sweep_dir)
-    monitor = SweepMonitor(sweep_dir, [rel for pack in packs for rel in pack])
+    monitor = SweepMonitor(sweep_dir, packs, workers=max(1, workers), device=options.device)
     outcomes: dict[str, str] = {}
     pool = cf.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=mp.get_context("spawn"),
                                   initializer=_init_worker, initargs=(os.getpid(),))
@@ -138,12 +140,12 @@ def run_local(sweep_dir: Path, packs: list[list[str]], options: RunOptions, work
                 for fut in finished:
                     outcomes.update(_outcomes(fut, futures[fut], sweep_dir))
                 monitor.update()
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (stopping.Interrupted)
                 if interrupted:
                     raise
                 interrupted = True
-                print("\ndqnlab: stopping: each running pack of runs checkpoints at its next step "
-                      "(Ctrl-C again to kill)", file=sys.stderr)
+                print(f"\ndqnlab: stopping ({signal_name(getattr(e, 'signum', signal.SIGINT))}): each running "
+                      "pack of runs checkpoints at its next step (Ctrl-C again to kill)", file=sys.stderr)
                 for fut in pending:
                     fut.cancel()
                 for proc in list(getattr(pool, "_processes", {}).values()):

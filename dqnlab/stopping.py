@@ -1,0 +1,66 @@
+"""How the command line answers SIGINT and SIGTERM: the same way, from its first milliseconds.
+
+`StopFlag` is installed by `cli.main` before anything else (a SIGTERM while torch loads is
+answered, not fatal with status -15 and no word). The first signal sets a flag: `dqnlab train`
+checkpoints at its next step boundary and exits, or, before training started, stops there. A
+launcher that waits on worker processes (`dqnlab sweep`) asks for `raising()`: a signal raises
+`Interrupted`, which the local executor handles like Ctrl-C (each pack checkpoints and the launch
+reports what is left). A second signal always raises: give up at once.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal, raised where the code waits for it; `signum` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def signal_name(signum: int | None) -> str:
+    return signal.Signals(signum or signal.SIGINT).name
+
+
+class StopFlag:
+    """SIGINT/SIGTERM set a flag (or raise, see the module docstring); calling it says whether one
+    came."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._raise = False
+        self._previous: dict[int, object] = {}
+
+    def install(self) -> bool:
+        """Catch the stop signals (only the main thread may); False where it cannot."""
+        if threading.current_thread() is not threading.main_thread():
+            return False
+        for sig in SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return True
+
+    def restore(self) -> None:
+        """Put back the handlers `install` replaced (a process that goes on, e.g. tests)."""
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        self._previous.clear()
+
+    def raising(self) -> None:
+        """From now on a signal raises Interrupted where the code is."""
+        self._raise = True
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        again = self.signum is not None
+        self.signum = self.signum or signum
+        if again or self._raise:
+            raise Interrupted(signum)
+
+    def __call__(self) -> bool:
+        return self.signum is not None
