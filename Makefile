@@ -32,8 +32,10 @@ slurm-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then bash slurm/install_dev_cluster.sh; \
 	else echo "not root: skipping the SLURM dev-cluster install (tests marked slurm will skip)"; fi
 
+# Every test, on one pytest-xdist worker per core (the SLURM tests on one of them: they share the
+# dev cluster), slowest 30 named at the end.
 test: venv slurm-deps lint
-	$(PY) -m pytest -q -m "" --timeout=$(PYTEST_TIMEOUT)
+	$(PY) -m pytest -q -m "" --timeout=$(PYTEST_TIMEOUT) -n auto --dist loadgroup --durations=30
 
 ablation: venv
 	$(VENV)/bin/dqnlab sweep experiments/classic_ablation.py --sweep-dir results/classic_ablation

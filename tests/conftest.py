@@ -1,6 +1,14 @@
 import pytest
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test`: -n 2 --dist loadgroup) the tests marked slurm share one
+    worker: they start and stop the one dev cluster."""
+    for item in items:
+        if item.get_closest_marker("slurm"):
+            item.add_marker(pytest.mark.xdist_group("slurm"))
+
+
 @pytest.fixture
 def tiny() -> list[str]:
     """Overrides that make a classic-control run take a second or two."""
