@@ -22,6 +22,14 @@ CURVE_COLUMNS = ["variant", "x", "value", "ci_low", "ci_high", "n_runs", "n_task
 ENV_CURVE_COLUMNS = ["env", "variant", "x", "value", "ci_low", "ci_high", "n_runs"]
 
 
+def within_budget(evals: pd.DataFrame) -> pd.DataFrame:
+    """The evaluations at or before each run's budget. A run in Dopamine's iterations
+    (run.iteration_steps) ends with its last iteration's final episode, a little past its budget,
+    at a step no other run shares: that evaluation is its final score (`final_scores`), not a point
+    of a curve over steps, which would then rest on one run."""
+    return evals[evals["step"] <= evals["total_steps"]]
+
+
 def x_axis_label(x: str, frame_skips: pd.Series) -> str:
     """Axis label of the training axis `x` ("frame" or "step"). Without frame skipping (classic
     control, MinAtar) frames are environment steps, and saying "frames" would puzzle a reader."""
@@ -114,7 +122,7 @@ def env_curves(
     Columns: ENV_CURVE_COLUMNS.
     """
     rows = []
-    for (env, variant), runs in evals.groupby(["env", "variant"], sort=True):
+    for (env, variant), runs in within_budget(evals).groupby(["env", "variant"], sort=True):
         table = runs.pivot_table(index="run_dir", columns=x, values="return_mean", aggfunc="mean")
         present = table.notna()
         # Points evaluated by the same set of runs form one [runs, 1, points] block.

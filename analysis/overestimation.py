@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dqnlab.analysis.curves import within_budget
 from dqnlab.analysis.errors import AnalysisError
 from dqnlab.analysis.load import check_comparable
 from dqnlab.analysis.variants import COMPONENTS, sort_variants, variant_components, variant_name
@@ -56,7 +57,7 @@ def overestimation_curves(evals: pd.DataFrame, x: str = "frame") -> pd.DataFrame
     Columns: env, variant, quantity, x, value, low, high, n_runs.
     """
     columns = ["env", "variant", "quantity", "x", "value", "low", "high", "n_runs"]
-    long = _measured(evals).melt(id_vars=["env", "variant", x, "run_dir"],
+    long = _measured(within_budget(evals)).melt(id_vars=["env", "variant", x, "run_dir"],
                                  value_vars=list(QUANTITIES), var_name="quantity")  # fmt: skip
     if long.empty:
         return pd.DataFrame(columns=columns)

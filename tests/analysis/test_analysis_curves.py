@@ -48,3 +48,18 @@ def test_env_curves_with_one_run_collapse_the_interval_to_the_run(tmp_path):
     curves = env_curves(load_runs(tmp_path).evals, "frame", reps=20)
     assert curves["ci_low"].tolist() == curves["value"].tolist() == [-400.0, -150.0]
     assert curves["ci_high"].tolist() == [-400.0, -150.0]
+
+
+def test_curves_leave_out_evaluations_past_the_budget(tmp_path):
+    """Runs in Dopamine's iterations end with their last iteration's final episode, past the budget,
+    at a step each run has alone: the curve stops at the budget instead of ending on points of one
+    run each (their final scores still count, through final_scores)."""
+    for seed, last in enumerate([1012, 1040, 1003]):
+        write_run(tmp_path, variant="dqn", seed=seed, returns=[10.0 * seed, 20.0 * seed, 99.0],
+                  steps=[500, 1000, last])  # fmt: skip
+    evals = load_runs(tmp_path).evals
+    curves = env_curves(evals, "step", reps=REPS)
+    assert curves["x"].tolist() == [500.0, 1000.0]
+    assert curves["n_runs"].tolist() == [3, 3]
+    assert curves["value"].tolist() == pytest.approx([10.0, 20.0])
+    assert final_scores(evals)["score"].tolist() == [99.0] * 3

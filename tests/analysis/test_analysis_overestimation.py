@@ -55,3 +55,12 @@ def test_double_pairs_are_arms_that_differ_only_by_double():
         ("dqn+munchausen", "dqn+double+munchausen")
     ]
     assert double_pairs(["rainbow", "rainbow-no-per", "dqn"]) == []
+
+
+def test_overestimation_curves_stop_at_the_budget(tmp_path):
+    for seed, last in enumerate([1012, 1040, 1003]):
+        write_run(tmp_path, variant="dqn", seed=seed, returns=[0.0, 0.0], steps=[1000, last],
+                  q_estimates=[1.0, 50.0], discounted_returns=[0.5, 40.0])  # fmt: skip
+    curves = overestimation_curves(load_runs(tmp_path).evals, "step")
+    assert (curves["x"] == 1000).all() and (curves["n_runs"] == 3).all()
+    assert curves.set_index("quantity").loc["estimate", "value"] == pytest.approx(1.0)
