@@ -1,8 +1,9 @@
 """A 2x512 update against its floor (issue 24), per arm of the main job.
 
-    python benchmarks/bench_floor.py [--updates 200] [--env Acrobot-v1] [--profile]
+    python benchmarks/bench_floor.py [--updates 200] [--env Acrobot-v1] [--profile] [--arms dqn+qr,dqn+iqn]
 
-For each arm (rainbow, every rainbow-no-X, dqn; the main job's protocols, batch 128, one torch
+For each arm (rainbow, every rainbow-no-X, dqn: the main job's protocols; or, with --arms, QR-DQN,
+IQN and M-IQN under RR's configs for them; batch 128, one torch
 thread, subnormals flushed as a run does), on one machine in one process:
 
 * update: the median time of one real `Agent.update` over `--updates` updates on random batches;
@@ -35,12 +36,14 @@ from dqnlab.presets import resolve_config
 
 ARMS = ("rainbow", "rainbow-no-double", "rainbow-no-dueling", "rainbow-no-per", "rainbow-no-nstep",
         "rainbow-no-c51", "rainbow-no-noisy", "dqn")
+# Arms outside the main job (--arms), each under RR's config for it.
+PROTOCOLS = {"dqn": "revisiting_rainbow_dqn", "dqn+qr": "revisiting_rainbow_qrdqn",
+             "dqn+iqn": "revisiting_rainbow_iqn", "dqn+iqn+munchausen": "revisiting_rainbow_iqn"}
 MATMULS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"}
 
 
 def _agent(env: str, arm: str) -> tuple[Agent, Callable[[], Batch]]:
-    protocol = "revisiting_rainbow_dqn" if arm == "dqn" else None
-    cfg = resolve_config(env, arm, protocol=protocol)
+    cfg = resolve_config(env, arm, protocol=PROTOCOLS.get(arm))
     obs_dim = {"CartPole-v0": 4, "Acrobot-v1": 6}[env]
     actions = {"CartPole-v0": 2, "Acrobot-v1": 3}[env]
     agent = Agent(cfg, (obs_dim,), actions, torch.device("cpu"))

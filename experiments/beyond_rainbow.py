@@ -10,7 +10,7 @@ is its target_opt = 1: iqn + munchausen with tau 0.03, alpha 1, l0 -1). 30k agen
     dqnlab analyze results/beyond_rainbow --out results/beyond_rainbow/figures
 
 `--full` adds LunarLander-v3 and MountainCar-v0 with 10 seeds. docs/fidelity.md ("Beyond Rainbow")
-has one 3-seed run of it next to RR's published figure for these agents.
+has RR's published values for these agents, what was measured of them and this sweep's cost.
 """
 
 from dqnlab.sweep import Sweep
