@@ -1,9 +1,11 @@
 import pytest
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (`make test`: -n 2 --dist loadgroup) the tests marked slurm share one
-    worker: they start and stop the one dev cluster."""
+    worker: they start and stop the one dev cluster. tryfirst: xdist reads the groups in its own
+    collection hook, which otherwise runs first (tests/test_xdist_groups.py)."""
     for item in items:
         if item.get_closest_marker("slurm"):
             item.add_marker(pytest.mark.xdist_group("slurm"))
