@@ -100,20 +100,9 @@ def read_env(state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR) -> dict[str,
 def start(
     state_dir: str | os.PathLike[str] = DEFAULT_STATE_DIR, timeout_s: float = START_TIMEOUT_S
 ) -> dict[str, str]:
-    """Start the cluster (no-op if it is already running) and return the client env.
-
-    A start that fails is stopped and tried once more: munged once stopped on a SIGTERM 0.2 s
-    after a restart between two test modules (one `make test` in two; the sender was not found),
-    and the next start, from a clean stop, came up."""
+    """Start the cluster (no-op if it is already running) and return the client env."""
     state_dir = Path(state_dir).resolve()
-    try:
-        _run_script("start_cluster.sh", state_dir, timeout_s)
-    except DevClusterError as first:
-        try:
-            stop(state_dir)
-            _run_script("start_cluster.sh", state_dir, timeout_s)
-        except DevClusterError as second:
-            raise DevClusterError(f"{second}\n(first attempt: {first})") from first
+    _run_script("start_cluster.sh", state_dir, timeout_s)
     return read_env(state_dir)
 
 
