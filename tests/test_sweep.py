@@ -432,6 +432,23 @@ def test_dry_run_into_a_sweep_directory_says_what_a_relaunch_trains(tmp_path, ca
     assert proc.stdout.strip() == "False", proc.stderr
 
 
+def test_a_grid_of_only_new_runs_is_refused_with_how_to_add_them(tmp_path):
+    """`--envs B` on a directory of env A adds B's runs and leaves out A's: that replaces the sweep
+    (deleting A's runs) and is refused; the line says how to add runs instead."""
+    sweep_dir = tmp_path / "s"
+    grid.prepare(small(), grid.expand(small()), sweep_dir)
+    _mark_done(sweep_dir, "CartPole-v1/dqn/seed_0")
+    other = small(envs=("Acrobot-v1",))
+    with pytest.raises(ConfigError) as err:
+        grid.prepare(other, grid.expand(other), sweep_dir)
+    line = str(err.value)
+    assert "holds runs this grid leaves out (4, 1 finished: CartPole-v1/dqn/seed_0" in line
+    assert "while it adds 4 (Acrobot-v1/" in line and "give a grid that holds the directory's runs too" in line
+    both = small(envs=("CartPole-v1", "Acrobot-v1"))  # what the line asks for: accepted, adds 4
+    plan_ = grid.prepare(both, grid.expand(both), sweep_dir)
+    assert not plan_.replaces and len(plan_.kept) == 4 and len(plan_.added) == 4
+
+
 def test_dry_run_says_when_a_relaunch_would_be_refused(tmp_path, capsys):
     """A changed config replaces runs: the dry run says the launch refuses, and why, with the
     options given, as the launch would (`changes.check`), instead of planning runs it won't train."""

@@ -115,6 +115,16 @@ def check(changes: Changes, sweep_dir: Path, *, delete_finished: bool) -> None:
     if not changes.replaces:
         return
     deleted, finished = changes.deleted, changes.finished
+    if not changes.force and not changes.restarted:
+        # Only added and dropped runs: the user most likely meant to add runs (other envs or
+        # variants) and gave only the new ones; say how to add without deleting.
+        raise ConfigError(
+            f"{sweep_dir} holds runs this grid leaves out ({len(deleted)}, {len(finished)} finished: "
+            f"{_some(deleted)}) while it adds {len(changes.added)} ({_some(changes.added)}): to add "
+            "runs, give a grid that holds the directory's runs too (their envs, variants and seeds as "
+            "well); or use another --sweep-dir, or --force to replace it (and --delete-finished for "
+            "finished runs)"
+        )
     if not changes.force:
         raise ConfigError(
             f"{sweep_dir} holds a different sweep (differs in {', '.join(changes.differs) or 'run configs'}); "

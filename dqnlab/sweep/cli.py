@@ -60,7 +60,7 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true",
                    help="replace a sweep dir made from a different definition: changed runs start over, "
                         "runs no longer in the grid are deleted (--dry-run lists them); "
-                        "not needed to add seeds, envs or variants")
+                        "not needed to add seeds, envs or variants when the grid keeps the directory's runs")
     p.add_argument("--delete-finished", action="store_true",
                    help="with --force: confirm that finished runs may be deleted too")
     p.add_argument("--workers", type=int, default=None,
