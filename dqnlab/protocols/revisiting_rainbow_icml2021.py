@@ -28,11 +28,17 @@ Which commit, and what is INFERRED (not read):
   for scalar heads (Huber, priorities from the loss) are those of the DQN agent too, so
   rainbow-no-c51 under this table differs from it only by the DQN config's learning rate, update
   period and init (docs/fidelity.md measures both).
-* Dopamine 3.1.8 is what requirements.txt pins; INFERRED that the authors' environment had it (a
-  3.1.9 install would have stored time-outs as `next_episode`: `replay.timeout`).
+* Dopamine 3.1.8 is what requirements.txt pins; INFERRED that the authors' Dopamine behaved as it
+  does. requirements.txt cannot be the whole story: from 2021-01-20 (98a2cfa, 6226dfc) RR's
+  rainbow_mountaincar.gin and rainbow_lunarlander.gin use gin constants that first appear in
+  Dopamine c69f256 (2021-01-15; first released in 3.1.9), so the authors ran a newer Dopamine
+  than the pin, most likely a master snapshot. One from 2021-01-15 .. 2021-01-25 behaves as 3.1.8
+  on these envs (time-outs terminal, PRNGKey(0)); one from 2021-01-28 on, or 3.1.9, stores
+  time-outs as `next_episode` (`replay.timeout`) and, from 2021-02-03 (Dopamine 238cd33), seeds
+  every run from the clock (ours: every run its own seed).
 
-What this protocol does not reproduce (docs/fidelity.md, "The figure's protocol"): JAX's noise
-values (`fixed` reproduces their structure, one draw per vector length, not the numbers);
+What this protocol does not reproduce (docs/fidelity.md, "The figure's protocol") (the noise is
+reproduced: `fixed` draws JAX's own `normal(PRNGKey(0), n)` values, `dqnlab.jax_random`):
 Dopamine 3.1.8's agent RNG, `PRNGKey(0)` in every run (Dop318 jax/agents/dqn/dqn_agent.py L285),
 so that RR's runs shared their initial weights and exploration draws (ours are seeded per run);
 Dopamine's step counter, which also advances once per episode start (Dop318 dqn_agent.py L364-377);
@@ -104,8 +110,8 @@ _ICML_ENVS = {"LunarLander-v3": {"run.iteration_steps": 4_000}}
 _CHOICES_ICML = (
     _CHOICES[0],  # evaluation: ours, beside RR's training-episode metric
     _CHOICES[1],  # CartPole-v1: not run by RR
-    "noise: one draw per vector length from seed 0 (the structure of RR's PRNGKey(0) draws, not "
-    "JAX's values)",
+    "noise: one constant draw per vector length, JAX's normal(PRNGKey(0)) values recomputed in numpy "
+    "(dqnlab.jax_random: the bits of JAX's PRNG, erfinv in float64 rounded to float32)",
     "every run seeds its own initial weights and exploration (Dopamine 3.1.8 used PRNGKey(0) for "
     "both in every run)",
 )
@@ -117,8 +123,10 @@ _INFERRED = (
     "the arms without c51 (dqn, rainbow-no-c51) ran RR's DQN agent with dqn_<env>.gin: RR has no "
     "scalar-head Rainbow config (revisiting_rainbow_icml2021_dqn; a sweep gives them that "
     "protocol with Sweep.arm_protocols)",
-    "Dopamine 3.1.8 was installed, as requirements.txt pins (3.1.9 stores time-outs as "
-    "replay.timeout=next_episode)",
+    "Dopamine behaved as 3.1.8, as requirements.txt pins; RR's gins from 2021-01-20 need Dopamine "
+    ">= c69f256 (2021-01-15), so it was a master snapshot: 2021-01-15..01-25 behaves as 3.1.8; from "
+    "2021-01-28 (and 3.1.9) time-outs are replay.timeout=next_episode and, from 2021-02-03, each run "
+    "seeds itself from the clock",
 )
 
 REVISITING_RAINBOW_ICML2021 = Protocol(
