@@ -9,7 +9,7 @@ import pytest
 
 from dqnlab.cli import main
 from dqnlab.errors import ConfigError
-from dqnlab.sweep import GridOptions, Sweep, definition, executors, grid, plan
+from dqnlab.sweep import GridOptions, Sweep, definition, executors, grid, plan, throughput
 from dqnlab.sweep.profile import load_profile, parse_mem_gb, parse_minutes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -262,6 +262,31 @@ def test_plan_counts_and_hours():
     # A run resuming from a checkpoint costs what it has left.
     half = plan.plan(runs[:1], steps_done={runs[0].rel_dir: 5_000})
     assert half.device_hours == pytest.approx(plan.plan(runs[:1]).device_hours / 2)
+
+
+def test_a_quantile_head_is_planned_from_its_own_measured_rate():
+    """dqn+iqn under RR's config (the classic 2x512 row) costs what the row measured for that IQN,
+    its other components add to it; the same head at other sizes, or a row without the head, is
+    extrapolated from the scalar rate and says so (not exact)."""
+    from dqnlab.presets import resolve_config
+
+    row = throughput.TABLE[0]
+    rates = dict(row.head_sps)
+    cfg = lambda spec, protocol=None: resolve_config("CartPole-v0", spec, protocol=protocol)  # noqa: E731
+    iqn, m_iqn = cfg("dqn+iqn", "revisiting_rainbow_iqn"), cfg("dqn+iqn+munchausen", "revisiting_rainbow_iqn")
+    assert throughput.lookup(iqn) == (row, True)
+    assert throughput.head_key(iqn) == ("iqn", 32, 32, 32, 64) and throughput.head_key(cfg("rainbow")) is None
+    seconds, exact = throughput.estimate_seconds(iqn)
+    assert exact and seconds == pytest.approx(iqn.total_steps / rates[("iqn", 32, 32, 32, 64)])
+    step = 1 / row.rainbow_sps - 1 / row.dqn_sps  # six components' cost over dqn's
+    assert throughput.estimate_seconds(m_iqn)[0] == pytest.approx(seconds + m_iqn.total_steps * step / 6)
+    qr = cfg("dqn+qr", "revisiting_rainbow_qrdqn")
+    assert throughput.estimate_seconds(qr) == (pytest.approx(qr.total_steps / rates[("qr", 51)]), True)
+    # Dabney's 200 quantiles (the default protocol) were not measured: extrapolated, and said so.
+    qr200 = cfg("dqn+qr", "revisiting_rainbow")
+    assert throughput.head_key(qr200) == ("qr", 200) and throughput.estimate_seconds(qr200)[1] is False
+    assert row.steps_per_second(("qr",), ("qr", 200)) == pytest.approx(row.steps_per_second(("double",)))
+    assert row.steps_per_second(()) == row.dqn_sps
 
 
 def test_dry_run_prints_plan_and_creates_nothing(tmp_path, capsys):

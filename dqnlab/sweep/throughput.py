@@ -5,7 +5,11 @@ update period) on one CPU core with one torch thread, its rate taken as the medi
 progress.csv rows after the warm-up (so process start-up and the warm-up's cheap steps are out;
 evaluation is out too, as `sps` excludes it). A variant with k of the six components is estimated
 between the two: seconds per step = dqn + (rainbow - dqn) * k / 6 (per, c51 and noisy dominate;
-this is an estimate, not a measurement).
+this is an estimate, not a measurement). A quantile head (qr, iqn) costs far more than a
+component of the six (IQN's update is ~12x a DQN update at 2x512: benchmarks/README.md), so a row
+may carry the rate of `dqn+<head>` measured in the same way; a run with that head starts from it,
+and its other components add as above. A head a row has not measured is extrapolated from the
+scalar rate (and the plan says so).
 
 Re-measure (about 5 minutes on one core) and paste the printed rows below:
 
@@ -17,11 +21,18 @@ from __future__ import annotations
 import statistics
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dqnlab.config import Config
+
+# The quantile heads' rates under RR's configs (51 quantiles; IQN N = N' = K = 32), measured
+# 2026-12-05 with `measure` on CartPole-v1, 3000 steps, one core shared with a running sweep: dqn
+# 263.3 and 237.1 (before and after), dqn+qr 118.6, dqn+iqn 30.8. Stored as dqn's idle rate of the
+# row times the measured ratio (0.474, 0.123): re-measure idle with `python -m dqnlab.sweep.throughput`.
+QR_SPS, IQN_SPS = 245.8, 63.9
 
 MEASURED = "2026-11-25: `taskset -c 1 python -m dqnlab.sweep.throughput` on the 2-core dev machine (no GPU), torch 2.13.0 CPU, 1 thread"
 
@@ -35,26 +46,49 @@ class Throughput:
     device: str
     dqn_sps: float
     rainbow_sps: float
+    head_sps: tuple[tuple[tuple, float], ...] = ()
+    """(`head_key`, sps of `dqn+<that head>`) where measured."""
 
-    def steps_per_second(self, num_components: int) -> float:
-        seconds = 1 / self.dqn_sps + (1 / self.rainbow_sps - 1 / self.dqn_sps) * num_components / 6
-        return 1 / seconds
+    def steps_per_second(self, components: Sequence[str], head: tuple | None = None) -> float:
+        """Estimated sps of a run with `components`; `head` (its `head_key`) is started from its
+        measured rate when this row has one, else from dqn's (extrapolated: `measures`)."""
+        base = dict(self.head_sps).get(head, self.dqn_sps) if head is not None else self.dqn_sps
+        others = len(components) - (head is not None and head in dict(self.head_sps))
+        return 1 / (1 / base + (1 / self.rainbow_sps - 1 / self.dqn_sps) * others / 6)
+
+    def measures(self, head: tuple | None) -> bool:
+        """Whether this row measured `head` (always true for the heads of the six)."""
+        return head is None or head in dict(self.head_sps)
 
 
-# family, hidden sizes, batch, update period, device, dqn sps, rainbow sps (see MEASURED).
+def head_key(cfg: Config) -> tuple | None:
+    """A quantile head and the sizes its cost grows with; None for the scalar and categorical
+    heads (their cost is in the dqn and rainbow rates)."""
+    if cfg.network.head == "quantile":
+        return ("qr", cfg.quantile.num_quantiles)
+    if cfg.network.head == "implicit_quantile":
+        iq = cfg.implicit_quantile
+        return ("iqn", iq.num_tau_samples, iq.num_tau_prime_samples, iq.num_quantile_samples, iq.embedding_dim)
+    return None
+
+
+# family, hidden sizes, batch, update period, device, dqn sps, rainbow sps, quantile heads' sps
+# (see MEASURED; the heads' rates: QR_SPS).
 TABLE: tuple[Throughput, ...] = (
-    Throughput("classic", (512, 512), 128, 2, "cpu", 518.7, 161.8),
+    Throughput("classic", (512, 512), 128, 2, "cpu", 518.7, 161.8,
+               ((("qr", 51), QR_SPS), (("iqn", 32, 32, 32, 64), IQN_SPS))),
     Throughput("classic", (128, 128), 128, 2, "cpu", 2626.6, 803.8),
     Throughput("minatar", (128,), 32, 4, "cpu", 2858.8, 911.0),
     Throughput("atari", (512,), 32, 4, "cpu", 161.0, 70.3),
 )
 
-# What `python -m dqnlab.sweep.throughput` measures: (env, overrides, steps).
-MEASUREMENTS: tuple[tuple[str, dict[str, Any], int], ...] = (
-    ("CartPole-v1", {}, 6_000),
-    ("CartPole-v1", {"network.hidden_sizes": (128, 128)}, 6_000),
-    ("MinAtar/Breakout-v1", {}, 8_000),
-    ("ALE/Pong-v5", {"agent.min_replay_steps": 500, "replay.capacity": 10_000}, 3_000),
+# What `python -m dqnlab.sweep.throughput` measures: (env, overrides, steps, the quantile heads'
+# (variant, protocol): RR's configs, the ones experiments/beyond_rainbow.py runs).
+MEASUREMENTS: tuple[tuple[str, dict[str, Any], int, tuple[tuple[str, str], ...]], ...] = (
+    ("CartPole-v1", {}, 6_000, (("dqn+qr", "revisiting_rainbow_qrdqn"), ("dqn+iqn", "revisiting_rainbow_iqn"))),
+    ("CartPole-v1", {"network.hidden_sizes": (128, 128)}, 6_000, ()),
+    ("MinAtar/Breakout-v1", {}, 8_000, ()),
+    ("ALE/Pong-v5", {"agent.min_replay_steps": 500, "replay.capacity": 10_000}, 3_000, ()),
 )
 
 
@@ -81,10 +115,12 @@ def estimate_seconds(cfg: Config, device: str = "cpu") -> tuple[float | None, bo
     row, exact = lookup(cfg, device)
     if row is None:
         return None, False
-    return cfg.total_steps / row.steps_per_second(len(cfg.components)), exact
+    head = head_key(cfg)
+    return cfg.total_steps / row.steps_per_second(cfg.components, head), exact and row.measures(head)
 
 
-def measure(env_id: str, variant: str, overrides: dict[str, Any], steps: int, device: str = "cpu") -> float:
+def measure(env_id: str, variant: str, overrides: dict[str, Any], steps: int, device: str = "cpu",
+            protocol: str | None = None) -> float:
     """Median training sps of a short run after its warm-up (evaluation disabled)."""
     import pandas as pd
     import torch
@@ -94,7 +130,7 @@ def measure(env_id: str, variant: str, overrides: dict[str, Any], steps: int, de
     from dqnlab.train import train
 
     torch.set_num_threads(1)
-    cfg = resolve_config(env_id, variant, seed=0, total_steps=steps, overrides={
+    cfg = resolve_config(env_id, variant, seed=0, total_steps=steps, protocol=protocol, overrides={
         "eval.period_steps": 10 * steps, "eval.episodes": 1, "run.log_period_steps": 500,
         "run.checkpoint_period_steps": 0, **overrides,
     })
@@ -111,13 +147,17 @@ def main() -> None:
     from dqnlab.presets import resolve_config
 
     device = sys.argv[1] if len(sys.argv) > 1 else "cpu"
-    for env_id, overrides, steps in MEASUREMENTS:
+    for env_id, overrides, steps, head_variants in MEASUREMENTS:
         cfg = resolve_config(env_id, "dqn", overrides=overrides)
         dqn = measure(env_id, "dqn", overrides, steps, device)
         rainbow = measure(env_id, "rainbow", overrides, steps, device)
+        # A quantile head trains ~3-10x slower: half the steps measure it as well.
+        heads = tuple((head_key(resolve_config(env_id, v, protocol=p, overrides=overrides)),
+                       round(measure(env_id, v, overrides, steps // 2, device, p), 1))
+                      for v, p in head_variants)
         family, hidden, batch, period, dev = key_of(cfg, device)
-        print(f'    Throughput("{family}", {hidden}, {batch}, {period}, "{dev}", {dqn:.1f}, {rainbow:.1f}),',
-              flush=True)
+        print(f'    Throughput("{family}", {hidden}, {batch}, {period}, "{dev}", {dqn:.1f}, {rainbow:.1f}'
+              + (f", {heads}" if heads else "") + "),", flush=True)
 
 
 if __name__ == "__main__":
