@@ -37,10 +37,16 @@ SWEEP = Sweep(
         # two such shared draws, so that the spread between them is measured too.
         "shared_seed_0": {"envs": ("CartPole-v0",), "variants": ("dqn",), "overrides": {"agent.shared_seed": 0}},
         "shared_seed_1": {"envs": ("CartPole-v0",), "variants": ("dqn",), "overrides": {"agent.shared_seed": 1}},
-        "shared_seed_0_no_noisy": {"envs": ("Acrobot-v1",), "variants": ("rainbow-no-noisy",),
-                                   "overrides": {"agent.shared_seed": 0}},
+        # rainbow-no-noisy's plain layers were initialized from that shared key; its noisy arms'
+        # mu came from numpy's unseeded global RNG (networks_new.py L37-40 @ 2d49d68), not shared.
+        **{f"shared_seed_{k}_no_noisy": {"envs": ("Acrobot-v1",), "variants": ("rainbow-no-noisy",),
+                                         "overrides": {"agent.shared_seed": k}} for k in range(3)},
         # RR's DQN loss after 2021-05-25 (MSE) against the era's Huber.
         "loss_mse": {"envs": ("CartPole-v0",), "variants": ("dqn",), "overrides": {"agent.loss": "mse"}},
+        # The figure's learning rate is not recorded: RR's blog says results held "across the
+        # various learning rates we considered"; dqn_<env>.gin's is 1e-3, the rainbow gins' 1e-4.
+        "lr_1e-4": {"envs": ("CartPole-v0",), "variants": ("dqn",), "overrides": {"agent.learning_rate": 1e-4}},
+        "lr_3e-4": {"envs": ("CartPole-v0",), "variants": ("dqn",), "overrides": {"agent.learning_rate": 3e-4}},
         # rainbow-no-c51 under the rainbow table (lr 1e-4, update period 2, its init) instead of
         # the DQN agent's config: which of RR's two configs the figure's "No Distributional" ran.
         "no_c51_rainbow_table": {"envs": ("CartPole-v0",), "variants": ("rainbow-no-c51",),
