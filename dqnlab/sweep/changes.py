@@ -109,6 +109,9 @@ def _some(names: tuple[str, ...], n: int = 3) -> str:
     return ", ".join(names[:n]) + more
 
 
+_OTHERWISE = "use another --sweep-dir, or --force to replace it (and --delete-finished for finished runs)"
+
+
 def check(changes: Changes, sweep_dir: Path, *, delete_finished: bool) -> None:
     """Refuse, with one line, a launch that would delete runs without --force, finished runs
     without --delete-finished, or a run another process is training."""
@@ -122,15 +125,13 @@ def check(changes: Changes, sweep_dir: Path, *, delete_finished: bool) -> None:
             f"{sweep_dir} holds runs this grid leaves out ({len(deleted)}, {len(finished)} finished: "
             f"{_some(deleted)}) while it adds {len(changes.added)} ({_some(changes.added)}): to add "
             "runs, give a grid that holds the directory's runs too (their envs, variants and seeds as "
-            "well); or use another --sweep-dir, or --force to replace it (and --delete-finished for "
-            "finished runs)"
+            f"well); {_OTHERWISE}"
         )
     if not changes.force:
         raise ConfigError(
             f"{sweep_dir} holds a different sweep (differs in {', '.join(changes.differs) or 'run configs'}); "
             f"replacing it would delete {len(deleted)} run(s), {len(finished)} of them finished "
-            f"({_some(deleted)}): list them with --dry-run; use another --sweep-dir, or "
-            "--force to replace it (and --delete-finished for finished runs)"
+            f"({_some(deleted)}): list them with --dry-run; {_OTHERWISE}"
         )
     if finished and not delete_finished:
         raise ConfigError(

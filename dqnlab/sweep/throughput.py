@@ -52,8 +52,8 @@ class Throughput:
     def steps_per_second(self, components: Sequence[str], head: tuple | None = None) -> float:
         """Estimated sps of a run with `components`; `head` (its `head_key`) is started from its
         measured rate when this row has one, else from dqn's (extrapolated: `measures`)."""
-        base = dict(self.head_sps).get(head, self.dqn_sps) if head is not None else self.dqn_sps
-        others = len(components) - (head is not None and head in dict(self.head_sps))
+        rate = dict(self.head_sps).get(head)
+        base, others = (self.dqn_sps, len(components)) if rate is None else (rate, len(components) - 1)
         return 1 / (1 / base + (1 / self.rainbow_sps - 1 / self.dqn_sps) * others / 6)
 
     def measures(self, head: tuple | None) -> bool:
