@@ -7,11 +7,13 @@ IQN and M-IQN under RR's configs for them; batch 128, one torch
 thread, subnormals flushed as a run does), on one machine in one process:
 
 * update: the median time of one real `Agent.update` over `--updates` updates on random batches;
+* no memo: the same with every forward building its noisy weights (before `noisy_weights.py`:
+  a double arm's online network built them twice per update);
 * matmul floor: the matrix products that update runs (read off one update with torch.profiler:
   every mm/addmm/bmm/baddbmm with its shapes), each timed alone on random tensors of those shapes;
 * memory floor: the memory-bound parts that cannot be fused away without changing the rounding,
-  timed alone: building each noisy layer's weight and bias (mu + sigma * eps_out eps_in^T) as
-  often as the update builds them, and one fused Adam step over the network's parameters;
+  timed alone: building each noisy layer's weight and bias (mu + sigma * eps_out eps_in^T) once
+  per network (online and target), and one fused Adam step over the network's parameters;
 * update / floor, the number issue 24's target (1.3x) is about.
 
 With --profile, the top ops of the real update (self CPU time) follow each arm's row: where the
@@ -22,9 +24,11 @@ of a shared machine costs every part alike.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 from collections.abc import Callable
+from unittest import mock
 
 import numpy as np
 import torch
@@ -32,6 +36,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from dqnlab.agent import Agent
 from dqnlab.batch import Batch
+from dqnlab.networks import QNetwork
 from dqnlab.presets import resolve_config
 
 ARMS = ("rainbow", "rainbow-no-double", "rainbow-no-dueling", "rainbow-no-per", "rainbow-no-nstep",
@@ -118,19 +123,26 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
-    print(f"{'arm':20s} {'update':>8s} {'matmuls':>8s} {'memory':>8s} {'floor':>8s} {'update/floor':>13s}  (ms, {args.env}, 1 thread)")
+    print(f"{'arm':20s} {'update':>8s} {'no memo':>8s} {'matmuls':>8s} {'memory':>8s} {'floor':>8s} "
+          f"{'update/floor':>13s}  (ms, {args.env}, 1 thread)")
     for arm in args.arms.split(","):
         agent, batch = _agent(args.env, arm)
         for _ in range(20):  # past Adam's first steps and the allocator's warm-up
             agent.update(batch())
-        # A double arm builds the online noisy weights twice (s and s'), the target's once.
-        builds = (3 if agent.cfg.agent.double else 2) if agent.online.noisy_layers else 0
+        # Each network builds its noisy weights once per update: the online network's build for
+        # s serves double's s' too (`noisy_weights.py`; the "no memo" column builds it twice).
+        builds = 2 if agent.online.noisy_layers else 0
         matmuls, memory = _matmul_floor(_matmul_shapes(agent, batch)), _memory_floor(agent, builds)
         update = lambda agent=agent, batch=batch: agent.update(batch())  # noqa: E731
-        rounds = [(_best(update, args.updates), _best(matmuls, args.updates), _best(memory, args.updates))
-                  for _ in range(3)]
-        u, m, w = (min(r[i] for r in rounds) for i in range(3))
-        print(f"{arm:20s} {u:8.2f} {m:8.2f} {w:8.2f} {m + w:8.2f} {u / (m + w):13.2f}")
+
+        def update_no_memo(agent=agent, batch=batch) -> None:
+            with mock.patch.object(QNetwork, "noisy_weights_built_once", lambda self: contextlib.nullcontext()):
+                agent.update(batch())
+
+        parts = (update, update_no_memo, matmuls, memory)
+        rounds = [[_best(part, args.updates) for part in parts] for _ in range(3)]
+        u, n, m, w = (min(r[i] for r in rounds) for i in range(4))
+        print(f"{arm:20s} {u:8.2f} {n:8.2f} {m:8.2f} {w:8.2f} {m + w:8.2f} {u / (m + w):13.2f}")
         if args.profile:
             with profile(activities=[ProfilerActivity.CPU]) as prof:
                 for _ in range(20):

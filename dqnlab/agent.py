@@ -145,7 +145,8 @@ class Agent:
         self.online.reset_noise(self.noise_generator)
         self.target.reset_noise(self.noise_generator)
         tb = self.to_tensors(batch)
-        out = self.loss_fn(self.online, self.target, tb, self.taus(tb.action.shape[0]))
+        with self.online.noisy_weights_built_once():
+            out = self.loss_fn(self.online, self.target, tb, self.taus(tb.action.shape[0]))
         loss = losses.weighted_mean(out.per_sample, tb.weights if self.weighted else None)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -7,6 +7,7 @@ plugged in.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -17,10 +18,11 @@ from dqnlab import heads, jax_random
 from dqnlab.architecture import TORSOS, input_affine
 from dqnlab.config import Config, NetworkConfig
 from dqnlab.heads import QOutput
+from dqnlab.noisy_weights import BuildsNoisyWeight, weights_built_once
 from dqnlab.packed_layers import PackedConv2d, PackedLinear, PackedNoisyLinear
 
 
-class NoisyLinear(nn.Module):
+class NoisyLinear(BuildsNoisyWeight, nn.Module):
     """Factorized Gaussian noisy linear layer (Fortunato et al. 2018, sec. 3.2).
 
     W = W_mu + W_sigma * (eps_out eps_in^T), b = b_mu + b_sigma * eps_out, with eps = f(N(0, 1)),
@@ -59,7 +61,8 @@ class NoisyLinear(nn.Module):
         if x.reshape(-1, self.in_features).shape[0] <= self.FACTORIZED_MAX_ROWS:
             noise = F.linear(x * self.eps_in, self.weight_sigma) * self.eps_out
             return F.linear(x, self.weight_mu, bias) + noise
-        weight = torch.addcmul(self.weight_mu, self.weight_sigma, torch.outer(self.eps_out, self.eps_in))
+        weight = self.noisy_weight(
+            lambda: torch.addcmul(self.weight_mu, self.weight_sigma, torch.outer(self.eps_out, self.eps_in)))
         return F.linear(x, weight, bias)
 
 
@@ -235,6 +238,12 @@ class QNetwork(nn.Module):
         no-op for per_step noise, which `reset_noise` draws."""
         if not self.noise_each_step:
             set_constant_noise(self.noisy_layers, seed)
+
+    def noisy_weights_built_once(self) -> contextlib.AbstractContextManager[None]:
+        """Within the block each noisy layer builds its training weight once
+        (`noisy_weights.weights_built_once`): an update's loss, where the online network sees the
+        observations and the next observations with the same parameters and noise."""
+        return weights_built_once(self.noisy_layers)
 
     def features(self, obs: torch.Tensor) -> torch.Tensor:
         """[B, *obs_shape] -> [B, F]: the input scaled and normalized, through the torso and the

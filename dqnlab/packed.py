@@ -150,7 +150,8 @@ class PackedLearner:
         self._reset_noise(self.online, runs)  # fresh noise for both networks, as Agent.update
         self._reset_noise(self.target, runs)
         tb = self._stack_batches(batches)
-        out = self.loss_fn(self.online, self.target, tb, self._taus(tb.action.shape[-1]))
+        with self.online.noisy_weights_built_once():
+            out = self.loss_fn(self.online, self.target, tb, self._taus(tb.action.shape[-1]))
         loss = losses.weighted_mean(out.per_sample, tb.weights if self.agents[0].weighted else None)  # [K]
         self.optimizer.zero_grad(set_to_none=True)
         loss.sum().backward()  # the runs share no parameter: each gets its own loss's gradient

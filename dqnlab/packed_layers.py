@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dqnlab.noisy_weights import BuildsNoisyWeight
+
 
 def packed_affine(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """Run k's x[k] @ weight[k]^T + bias[k]: x [K, ..., in], weight [K, out, in], bias [K, out]."""
@@ -101,7 +103,7 @@ class PackedConv2d(nn.Module):
         return p, p, p, p
 
 
-class PackedNoisyLinear(nn.Module):
+class PackedNoisyLinear(BuildsNoisyWeight, nn.Module):
     """K factorized noisy linear layers (`networks.NoisyLinear`, same math and the same choice
     between the factorized and the built-matrix form by rows per run); eps_in [K, in] and
     eps_out [K, out] hold each run's own noise."""
@@ -129,6 +131,7 @@ class PackedNoisyLinear(nn.Module):
             noise = packed_affine(rows * self.eps_in[:, None, :], self.weight_sigma, None) * self.eps_out[:, None, :]
             y = packed_affine(rows, self.weight_mu, bias) + noise
         else:
-            weight = torch.addcmul(self.weight_mu, self.weight_sigma, self.eps_out[:, :, None] * self.eps_in[:, None, :])
+            weight = self.noisy_weight(lambda: torch.addcmul(
+                self.weight_mu, self.weight_sigma, self.eps_out[:, :, None] * self.eps_in[:, None, :]))
             y = packed_affine(rows, weight, bias)
         return y.reshape(*x.shape[:-1], self.out_features)
