@@ -8,12 +8,14 @@
 * Acrobot-v1 (revisiting_rainbow, 30k steps): rainbow and every rainbow-no-X reach an evaluation
   mean >= -200 (random: -499).
 
-* CartPole-v1 again with the three seeds of each arm trained as one pack (issue 13).
+* CartPole-v1 again with the three seeds of each arm trained as one pack (issue 13), at the widest
+  MLP a sweep packs (2x256).
 * CartPole-v0 (RR's env and 30k budget for them): QR-DQN and IQN under Revisiting Rainbow's own
   configs (revisiting_rainbow_qrdqn, revisiting_rainbow_iqn) learn: an evaluation >= 100.
 
 Each arm must pass in at least 2 of 3 seeds. A run stops at its first evaluation at or above the
-threshold, so passing arms cost less than the budget.
+threshold, so passing arms cost less than the budget, and seed 2 trains only when seeds 0 and 1
+split (when they agree, it cannot change the verdict).
 """
 
 import multiprocessing as mp
@@ -23,6 +25,7 @@ import pytest
 from dqnlab import rundir
 from dqnlab.components import RAINBOW
 from dqnlab.presets import resolve_config
+from dqnlab.sweep.packing import MAX_PACKED_WIDTH
 
 
 def _best_eval(args: tuple[str, str, str | None, int, float, str]) -> float:
@@ -41,14 +44,20 @@ def _best_eval(args: tuple[str, str, str | None, int, float, str]) -> float:
 
 
 def _passing_seeds(tmp_path, env: str, spec: str, threshold: float, protocol: str | None = None) -> list[float]:
+    """The best eval return of seeds 0 and 1 (trained side by side), and of seed 2 only when they
+    split: "at least 2 of 3 seeds pass" is decided by the first two whenever they agree, so the
+    third run would change no verdict (it is reported as nan then)."""
     jobs = [(env, spec, protocol, seed, threshold, str(tmp_path / f"seed_{seed}")) for seed in range(3)]
     with mp.get_context("spawn").Pool(2) as pool:
-        return pool.map(_best_eval, jobs)
+        best = pool.map(_best_eval, jobs[:2])
+        if sum(b >= threshold for b in best) == 1:
+            return [*best, pool.apply(_best_eval, (jobs[2],))]
+    return [*best, float("nan")]
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(2400)
-@pytest.mark.parametrize("spec, protocol", [("dqn", "revisiting_rainbow_dqn"), ("rainbow", None)])
+@pytest.mark.parametrize("spec, protocol", [("rainbow", None), ("dqn", "revisiting_rainbow_dqn")])
 def test_cartpole_v1_is_solved(tmp_path, spec, protocol):
     assert resolve_config("CartPole-v1", spec, protocol=protocol).total_steps == 50_000
     best = _passing_seeds(tmp_path, "CartPole-v1", spec, 475.0, protocol)
@@ -79,7 +88,7 @@ def test_beyond_rainbow_learns_cartpole_v0_under_rr_configs(tmp_path, spec, prot
     assert sum(b >= BEYOND_PASS_MARK for b in best) >= 2, f"{spec}: best eval returns per seed {best}"
 
 
-def _pack_best_evals(args: tuple[str, str, str | None, float, str]) -> list[float]:
+def _pack_best_evals(args: tuple[str, str, str | None, dict, float, str]) -> list[float]:
     """Train seeds 0-2 as one pack (issue 13) until two of them have had an evaluation at or
     above the threshold (the test's pass mark: a pack stops as a whole), or the budget ends; each
     run's best eval return."""
@@ -88,11 +97,11 @@ def _pack_best_evals(args: tuple[str, str, str | None, float, str]) -> list[floa
 
     from dqnlab.train import Trainer
 
-    env, spec, protocol, threshold, root = args
+    env, spec, protocol, overrides, threshold, root = args
     torch.set_num_threads(1)
     dirs = [f"{root}/seed_{seed}" for seed in range(3)]
     for seed, run_dir in enumerate(dirs):
-        rundir.prepare(resolve_config(env, spec, seed=seed, protocol=protocol), run_dir)
+        rundir.prepare(resolve_config(env, spec, seed=seed, protocol=protocol, overrides=overrides), run_dir)
     trainer = Trainer(dirs, progress=False)
     reached: set[int] = set()
 
@@ -106,12 +115,15 @@ def _pack_best_evals(args: tuple[str, str, str | None, float, str]) -> list[floa
 
 @pytest.mark.slow
 @pytest.mark.timeout(2400)
-@pytest.mark.parametrize("spec, protocol", [("dqn", "revisiting_rainbow_dqn"), ("rainbow", None)])
+@pytest.mark.parametrize("spec, protocol", [("rainbow", None), ("dqn", "revisiting_rainbow_dqn")])
 def test_cartpole_v1_is_solved_by_packed_runs(tmp_path, spec, protocol):
     """The same test with the three seeds trained as one pack: a run in a pack is the same
-    algorithm (tests/test_packed.py checks the first updates; this, that it still learns)."""
+    algorithm (tests/test_packed.py checks the first updates; this, that it still learns). At the
+    widest MLP a sweep packs (`MAX_PACKED_WIDTH`; wider runs train alone, where packing was
+    measured not to pay), not the protocol's 2x512."""
+    overrides = {"network.hidden_sizes": (MAX_PACKED_WIDTH, MAX_PACKED_WIDTH)}
     with mp.get_context("spawn").Pool(1) as pool:
-        best = pool.apply(_pack_best_evals, (("CartPole-v1", spec, protocol, 475.0, str(tmp_path)),))
+        best = pool.apply(_pack_best_evals, (("CartPole-v1", spec, protocol, overrides, 475.0, str(tmp_path)),))
     assert sum(b >= 475.0 for b in best) >= 2, f"{spec} packed: best eval returns per seed {best}"
 
 
