@@ -162,6 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         name, sep, path = item.partition("=")
         if not sep:
             parser.error(f"--ab expects NAME=DIR, got {item!r}")
+        if name in ab:
+            parser.error(f"--ab {name} is given twice ({ab[name]} and {path}): give each A/B its own name")
         ab[name] = path
     figure = None if args.figure == "all" else args.figure
     row = None if args.row == "all" else args.row

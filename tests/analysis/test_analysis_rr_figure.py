@@ -36,3 +36,12 @@ def test_the_verdict_and_an_ab_arm(tmp_path):
     assert f"{mean_diff:.1f} [" in ab[0]
     p = float(ab[0].rstrip(" |").split("|")[-1])
     assert 0 < p <= 0.05  # four seeds each, every one apart
+
+
+def test_an_ab_name_given_twice_is_refused(tmp_path, capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as exit_info:
+        rr_figure.main([str(tmp_path), "--ab", f"x={tmp_path / 'a'}", "--ab", f"x={tmp_path / 'b'}"])
+    assert exit_info.value.code == 2
+    assert "--ab x is given twice" in capsys.readouterr().err
