@@ -1,5 +1,6 @@
 """Our runs next to RR's figure: the reference values, the verdict, and A/B arms on the same seeds."""
 
+import pytest
 from synthetic import write_run
 
 from dqnlab.analysis import rr_figure
@@ -39,8 +40,6 @@ def test_the_verdict_and_an_ab_arm(tmp_path):
 
 
 def test_an_ab_name_given_twice_is_refused(tmp_path, capsys):
-    import pytest
-
     with pytest.raises(SystemExit) as exit_info:
         rr_figure.main([str(tmp_path), "--ab", f"x={tmp_path / 'a'}", "--ab", f"x={tmp_path / 'b'}"])
     assert exit_info.value.code == 2
