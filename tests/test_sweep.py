@@ -275,17 +275,17 @@ def test_a_quantile_head_is_planned_from_its_own_measured_rate():
     cfg = lambda spec, protocol=None: resolve_config("CartPole-v0", spec, protocol=protocol)  # noqa: E731
     iqn, m_iqn = cfg("dqn+iqn", "revisiting_rainbow_iqn"), cfg("dqn+iqn+munchausen", "revisiting_rainbow_iqn")
     assert throughput.lookup(iqn) == (row, True)
-    assert throughput.head_key(iqn) == ("iqn", 32, 32, 32, 64) and throughput.head_key(cfg("rainbow")) is None
+    assert throughput.head_key(iqn) == ("implicit_quantile", 32, 32, 32, 64) and throughput.head_key(cfg("rainbow")) is None
     seconds, exact = throughput.estimate_seconds(iqn)
-    assert exact and seconds == pytest.approx(iqn.total_steps / rates[("iqn", 32, 32, 32, 64)])
+    assert exact and seconds == pytest.approx(iqn.total_steps / rates[("implicit_quantile", 32, 32, 32, 64)])
     step = 1 / row.rainbow_sps - 1 / row.dqn_sps  # six components' cost over dqn's
     assert throughput.estimate_seconds(m_iqn)[0] == pytest.approx(seconds + m_iqn.total_steps * step / 6)
     qr = cfg("dqn+qr", "revisiting_rainbow_qrdqn")
-    assert throughput.estimate_seconds(qr) == (pytest.approx(qr.total_steps / rates[("qr", 51)]), True)
+    assert throughput.estimate_seconds(qr) == (pytest.approx(qr.total_steps / rates[("quantile", 51)]), True)
     # Dabney's 200 quantiles (the default protocol) were not measured: extrapolated, and said so.
     qr200 = cfg("dqn+qr", "revisiting_rainbow")
-    assert throughput.head_key(qr200) == ("qr", 200) and throughput.estimate_seconds(qr200)[1] is False
-    assert row.steps_per_second(("qr",), ("qr", 200)) == pytest.approx(row.steps_per_second(("double",)))
+    assert throughput.head_key(qr200) == ("quantile", 200) and throughput.estimate_seconds(qr200)[1] is False
+    assert row.steps_per_second(("qr",), ("quantile", 200)) == pytest.approx(row.steps_per_second(("double",)))
     assert row.steps_per_second(()) == row.dqn_sps
 
 

@@ -90,6 +90,10 @@ class Head:
     """Its own config section, a frozen dataclass of knobs at `cfg.<name>`."""
     check: Callable[[Config], str | None] | None = None
     """Why `cfg`'s values for the head cannot run, in one line (None: they can)."""
+    cost_sizes: Callable[[Config], tuple[int, ...]] | None = None
+    """The sizes an update's cost grows with, for the sweep planner's throughput table
+    (`sweep/throughput.py`: rates are measured per head and these sizes); None: a head whose cost
+    the table's dqn and rainbow rates already hold (scalar, categorical)."""
 
     def lines(self) -> list[str]:
         """What `dqnlab components` prints for it."""

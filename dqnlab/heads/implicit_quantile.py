@@ -151,4 +151,6 @@ HEAD = Head(
     embedding=embedding,
     config=ImplicitQuantileConfig,
     check=check,
+    cost_sizes=lambda cfg: (cfg.implicit_quantile.num_tau_samples, cfg.implicit_quantile.num_tau_prime_samples,
+                            cfg.implicit_quantile.num_quantile_samples, cfg.implicit_quantile.embedding_dim),
 )

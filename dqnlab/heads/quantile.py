@@ -94,4 +94,5 @@ HEAD = Head(
     policy_q=by_policy,
     config=QuantileConfig,
     check=check,
+    cost_sizes=lambda cfg: (cfg.quantile.num_quantiles,),
 )

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dqnlab import heads
 from dqnlab.config import Config
 
 # The quantile heads' rates under RR's configs (51 quantiles; IQN N = N' = K = 32), measured
@@ -62,21 +63,17 @@ class Throughput:
 
 
 def head_key(cfg: Config) -> tuple | None:
-    """A quantile head and the sizes its cost grows with; None for the scalar and categorical
-    heads (their cost is in the dqn and rainbow rates)."""
-    if cfg.network.head == "quantile":
-        return ("qr", cfg.quantile.num_quantiles)
-    if cfg.network.head == "implicit_quantile":
-        iq = cfg.implicit_quantile
-        return ("iqn", iq.num_tau_samples, iq.num_tau_prime_samples, iq.num_quantile_samples, iq.embedding_dim)
-    return None
+    """The run's head and the sizes its update's cost grows with (`Head.cost_sizes`); None for a
+    head whose cost is in the dqn and rainbow rates (scalar, categorical)."""
+    head = heads.of(cfg)
+    return None if head.cost_sizes is None else (head.name, *head.cost_sizes(cfg))
 
 
 # family, hidden sizes, batch, update period, device, dqn sps, rainbow sps, quantile heads' sps
 # (see MEASURED; the heads' rates: QR_SPS).
 TABLE: tuple[Throughput, ...] = (
     Throughput("classic", (512, 512), 128, 2, "cpu", 518.7, 161.8,
-               ((("qr", 51), QR_SPS), (("iqn", 32, 32, 32, 64), IQN_SPS))),
+               ((("quantile", 51), QR_SPS), (("implicit_quantile", 32, 32, 32, 64), IQN_SPS))),
     Throughput("classic", (128, 128), 128, 2, "cpu", 2626.6, 803.8),
     Throughput("minatar", (128,), 32, 4, "cpu", 2858.8, 911.0),
     Throughput("atari", (512,), 32, 4, "cpu", 161.0, 70.3),
