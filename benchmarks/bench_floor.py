@@ -135,12 +135,13 @@ def main() -> None:
         matmuls, memory = _matmul_floor(_matmul_shapes(agent, batch)), _memory_floor(agent, builds)
         update = lambda agent=agent, batch=batch: agent.update(batch())  # noqa: E731
 
-        def update_no_memo(agent=agent, batch=batch) -> None:
+        def best_no_memo(update=update) -> float:
+            # Patched around the timing, not inside it: the timed calls are the update's alone.
             with mock.patch.object(QNetwork, "noisy_weights_built_once", lambda self: contextlib.nullcontext()):
-                agent.update(batch())
+                return _best(update, args.updates)
 
-        parts = (update, update_no_memo, matmuls, memory)
-        rounds = [[_best(part, args.updates) for part in parts] for _ in range(3)]
+        rounds = [(_best(update, args.updates), best_no_memo(), _best(matmuls, args.updates),
+                   _best(memory, args.updates)) for _ in range(3)]
         u, n, m, w = (min(r[i] for r in rounds) for i in range(4))
         print(f"{arm:20s} {u:8.2f} {n:8.2f} {m:8.2f} {w:8.2f} {m + w:8.2f} {u / (m + w):13.2f}")
         if args.profile:

@@ -45,34 +45,40 @@ def no_memo(monkeypatch):
     return off
 
 
-@pytest.mark.parametrize("spec", ["rainbow", "dqn+noisy+double", "rainbow-no-c51"])
-def test_the_memo_changes_no_bit_of_an_update(spec, no_memo):
-    batches = _batches(5)
+def _assert_the_memo_changes_no_bit(train, no_memo) -> None:
+    """`train()` -> (its UpdateInfos, its online network), once with the memo and once without:
+    the same losses, Q means, priorities and weights, bit for bit."""
     runs = []
     for memo in (True, False):
         if not memo:
             no_memo()
-        a = _agent(spec)
-        infos = [a.update(b) for b in batches]
-        runs.append(([(i.loss, i.q_mean, i.priorities.tobytes()) for i in infos], _state(a.online)))
+        infos, net = train()
+        runs.append(([(i.loss, i.q_mean, i.priorities.tobytes()) for i in infos], _state(net)))
     assert runs[0][0] == runs[1][0]
     for k, v in runs[0][1].items():
         assert torch.equal(v, runs[1][1][k]), k
 
 
+@pytest.mark.parametrize("spec", ["rainbow", "dqn+noisy+double", "rainbow-no-c51"])
+def test_the_memo_changes_no_bit_of_an_update(spec, no_memo):
+    batches = _batches(5)
+
+    def train():
+        a = _agent(spec)
+        return [a.update(b) for b in batches], a.online
+
+    _assert_the_memo_changes_no_bit(train, no_memo)
+
+
 def test_the_memo_changes_no_bit_of_a_packed_update(no_memo):
     batches = [_batches(4) for _ in range(3)]
-    results = []
-    for memo in (True, False):
-        if not memo:
-            no_memo()
+
+    def train():
         pack = PackedLearner([_agent("rainbow", seed=s) for s in range(3)])
         infos = [pack.update([batches[k][i] for k in range(3)]) for i in range(4)]
-        results.append(([(u.loss, u.q_mean, u.priorities.tobytes()) for run in infos for u in run],
-                        _state(pack.online)))
-    assert results[0][0] == results[1][0]
-    for k, v in results[0][1].items():
-        assert torch.equal(v, results[1][1][k]), k
+        return [u for run in infos for u in run], pack.online
+
+    _assert_the_memo_changes_no_bit(train, no_memo)
 
 
 def _count_builds(monkeypatch) -> list[int]:
