@@ -20,15 +20,18 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from dqnlab.analysis.errors import UNREADABLE, AnalysisError
-from dqnlab.analysis.load import RunTables, load_runs
-from dqnlab.analysis.plotting import save_figure
-from dqnlab.analysis.report import Options, Report, build
-from dqnlab.analysis.style import STYLES
-from dqnlab.analysis.tables import write_csv
+
+if TYPE_CHECKING:
+    from dqnlab.analysis.load import RunTables
+    from dqnlab.analysis.report import Report
+
+# `add_arguments` runs whenever the main CLI builds its parser (any dqnlab command), so this
+# module imports the analysis stack (pandas, scipy, seaborn: ~2 s) only when `analyze` runs.
+STYLE_NAMES = ("paper", "talk")
+"""`--style` choices: the keys of `style.STYLES` (tests/analysis check they agree)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seed of the bootstrap, for reproducible CIs (default: 0)")  # fmt: skip
     parser.add_argument("--formats", default="pdf,png",
                         help="comma list of figure formats (default: pdf,png)")  # fmt: skip
-    parser.add_argument("--style", choices=tuple(STYLES), default="paper",
+    parser.add_argument("--style", choices=STYLE_NAMES, default="paper",
                         help="paper: 3.25/6.75 in wide (one/two columns), 8 pt labels; talk: "
                              "twice the size, slide fonts (default: paper)")  # fmt: skip
     parser.add_argument("--dpi", type=int, default=300,
@@ -92,6 +95,10 @@ def analyze(args: argparse.Namespace) -> Report:
     if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
         raise AnalysisError(f"--out {args.out} exists and is not a directory")
     _parse_formats(args.formats)  # before any work
+    from dqnlab.analysis.load import load_runs
+    from dqnlab.analysis.report import Options, build
+    from dqnlab.analysis.style import STYLES
+
     options = Options(metric=args.metric, final_evals=args.final_evals, reps=args.bootstrap_reps,
                       seed=args.seed, x=args.x_axis, style=STYLES[args.style])  # fmt: skip
     loaded = load_runs(args.sweep_dirs)
@@ -121,6 +128,8 @@ def _final_evals_warnings(loaded: RunTables, final_evals: int) -> list[str]:
 
 
 def _parse_formats(text: str) -> list[str]:
+    from matplotlib.figure import Figure
+
     formats = [f.strip().lower().lstrip(".") for f in text.split(",") if f.strip()]
     supported = Figure().canvas.get_supported_filetypes()
     unknown = [f for f in formats if f not in supported]
@@ -141,6 +150,10 @@ def _write_atomically(
     A failure while writing leaves `out` as it was; files of an earlier analysis that this one
     does not produce are left alone.
     """
+    from dqnlab.analysis.plotting import save_figure
+    from dqnlab.analysis.style import STYLES
+    from dqnlab.analysis.tables import write_csv
+
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))

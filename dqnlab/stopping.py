@@ -3,9 +3,10 @@
 `StopFlag` is installed by `cli.main` before anything else (a SIGTERM while torch loads is
 answered, not fatal with status -15 and no word). The first signal sets a flag: `dqnlab train`
 checkpoints at its next step boundary and exits, or, before training started, stops there. A
-launcher that waits on worker processes (`dqnlab sweep`) asks for `raising()`: a signal raises
-`Interrupted`, which the local executor handles like Ctrl-C (each pack checkpoints and the launch
-reports what is left). A second signal always raises: give up at once.
+launcher that waits on worker processes (`dqnlab sweep`) asks for `raising()` just before it first
+writes: a signal that came earlier stops it there (`StoppedBeforeWriting`: nothing was written, nothing
+to resume), a later one raises `Interrupted`, which the local executor handles like Ctrl-C (each pack
+checkpoints and the launch reports what is left). A second signal always raises: give up at once.
 """
 
 from __future__ import annotations
@@ -19,6 +20,14 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 class Interrupted(KeyboardInterrupt):
     """A stop signal, raised where the code waits for it; `signum` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class StoppedBeforeWriting(Exception):
+    """A stop signal that came before the command wrote anything: it ends there, nothing to resume."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
@@ -53,8 +62,11 @@ class StopFlag:
         self._previous.clear()
 
     def raising(self) -> None:
-        """From now on a signal raises Interrupted where the code is."""
+        """Called just before the command first writes. A signal that already came raises
+        StoppedBeforeWriting; from now on a signal raises Interrupted where the code is."""
         self._raise = True
+        if self.signum is not None:  # checked after the switch: a signal between the two still raises
+            raise StoppedBeforeWriting(self.signum)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         again = self.signum is not None

@@ -1,6 +1,8 @@
 """End to end through the CLI: one short run per env family, the run directory, bad input."""
 
 import json
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -137,3 +139,20 @@ def test_a_failure_before_the_loop_is_marked_failed_under_plain_train(tmp_path, 
     status = json.loads((run_dir / "status.json").read_text())
     assert status["state"] == "failed" and status["error"] == "OSError: no such env"
     assert capsys.readouterr().err.count("failed: OSError: no such env") == 1
+
+
+def test_the_parser_loads_no_analysis_stack():
+    """Every dqnlab command builds the parser, `analyze` included: pandas, scipy, matplotlib and
+    seaborn (~2 s) load only when `analyze` runs."""
+    code = ("import sys; from dqnlab.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('pandas', 'scipy', 'matplotlib', 'seaborn') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_analyze_style_choices_are_the_styles():
+    from dqnlab.analysis.cli import STYLE_NAMES
+    from dqnlab.analysis.style import STYLES
+
+    assert STYLE_NAMES == tuple(STYLES)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dqnlab.stopping import signal_name
+from dqnlab.stopping import StoppedBeforeWriting, signal_name
 from dqnlab.sweep import executors
 
 SWEEP_EPILOG = """\
@@ -101,19 +101,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         variants=args.variants,
         steps=args.steps, overrides=parse_set_args(args.overrides),
     )
-    if stop is not None:
-        if stop():  # a signal while the command loaded: nothing was read or written yet
-            print(f"dqnlab: stopped by {signal_name(stop.signum)} before the sweep started; nothing was "
-                  "launched", file=sys.stderr)
-            return 128 + stop.signum
-        stop.raising()  # the local executor stops its workers at a checkpoint, as on Ctrl-C
-    result = launch(
-        args.experiment, sweep_dir=args.sweep_dir, grid_options=grid_options, executor=executor,
-        device=args.device, wandb_project=args.wandb, dry_run=args.dry_run,
-        retry_failed=args.retry_failed, force=args.force, delete_finished=args.delete_finished,
-        resume_from_intact=args.resume_from_intact,
-        runs_per_process=runs_per_process,
-    )
+    try:
+        result = launch(
+            args.experiment, sweep_dir=args.sweep_dir, grid_options=grid_options, executor=executor,
+            device=args.device, wandb_project=args.wandb, dry_run=args.dry_run,
+            retry_failed=args.retry_failed, force=args.force, delete_finished=args.delete_finished,
+            resume_from_intact=args.resume_from_intact, runs_per_process=runs_per_process,
+            # the local executor stops its workers at a checkpoint on a signal, as on Ctrl-C
+            before_writing=None if stop is None else stop.raising,
+        )
+        if stop is not None and args.dry_run:  # a dry run writes nothing: a signal during it ends it here
+            stop.raising()
+    except StoppedBeforeWriting as e:  # a signal while the command loaded, read the grid or planned
+        print(f"dqnlab: stopped by {signal_name(e.signum)} before the sweep started; nothing was launched",
+              file=sys.stderr)
+        return 128 + e.signum
     if result.exit_code == 130 and stop is not None and stop.signum is not None:
         return 128 + stop.signum  # stopped by this signal (SIGTERM: 143)
     return result.exit_code

@@ -19,6 +19,7 @@ every run's outcome is its own.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,12 +144,15 @@ def launch(
     delete_finished: bool = False,
     runs_per_process: packing.PackSize | str | None = None,
     out: TextIO | None = None,
+    before_writing: Callable[[], None] | None = None,
 ) -> LaunchResult:
     """Run (or resume) a sweep. `executor` is a name (built with default settings) or an executor
     from `executors.create`; every input is checked before anything is written. Replacing a sweep
     directory's runs needs `force`, deleting finished ones also `delete_finished` (`changes.py`).
     `runs_per_process`: runs per pack, a number or "auto" (None: the executor's, i.e. the
-    profile's, else auto). `resume_from_intact`: see `train.train` (`recover`)."""
+    profile's, else auto). `resume_from_intact`: see `train.train` (`recover`). `before_writing` is
+called once, after every check and before the first write (the CLI's stop signals: one that came
+earlier ends the launch there, with nothing written)."""
     out = out or sys.stdout
     runner = executors.create(executor) if isinstance(executor, str) else executor
     pack_size = packing.parse_pack_size(runner.runs_per_process if runs_per_process is None
@@ -176,6 +180,8 @@ def launch(
         return result
 
     runner.check(device)
+    if before_writing is not None:
+        before_writing()
     grid.prepare(sweep, runs, sweep_dir, force=force, delete_finished=delete_finished, out=out)
     result.to_run, result.skipped = select(sweep_dir, runs, retry_failed, resume_from_intact=resume_from_intact)
     if result.to_run:

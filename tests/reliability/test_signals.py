@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from run_helpers import ROOT, TINY, TINY_ARGS, assert_same_logs, run_cli, wait_until
@@ -88,14 +87,15 @@ def test_sigterm_to_the_sweep_launcher_stops_it_with_a_word(tmp_path):
 
 
 def test_sigterm_before_the_sweep_starts_launches_nothing(tmp_path):
+    """The signal comes while the launcher reads the sweep definition: deterministic, where a signal
+    sent from here after a sleep raced the launcher's first write (it takes ~50 ms to get there)."""
     (tmp_path / "one.py").write_text(
+        "import os, signal\n"
         "from dqnlab.sweep import Sweep\n"
-        "SWEEP = Sweep(name='one', envs=('CartPole-v1',), variants=('dqn',), seeds=1, steps=300)\n")
+        "SWEEP = Sweep(name='one', envs=('CartPole-v1',), variants=('dqn',), seeds=1, steps=300)\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n")
     proc = start("sweep", "one.py", "--sweep-dir", "sweep", cwd=tmp_path)
     try:
-        wait_until(lambda: catches_sigterm(proc.pid) or proc.poll() is not None, 60, "the handler")
-        time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=120)
     finally:
         proc.kill()
