@@ -138,7 +138,7 @@ class Agent:
 
     def taus(self, rows: int) -> heads.TauSampler:
         """The quantile fractions of an update of `rows` transitions, from this run's generator."""
-        return lambda n: torch.rand(rows, n, generator=self.tau_generator, device=self.device)
+        return lambda n: self.head.fractions(self.cfg, rows, n, self.tau_generator, self.device)
 
     def update(self, batch: Batch) -> UpdateInfo:
         # Fresh noise for both networks each update (a no-op without noisy layers).

@@ -140,7 +140,7 @@ class PackedLearner:
         """An update's quantile fractions: each run's from its own generator, in the order that
         run draws them alone (`Agent.taus`), stacked [K, rows, n]."""
         return lambda n: torch.stack([
-            torch.rand(rows, n, generator=a.tau_generator, device=self.device) for a in self.agents
+            self.head.fractions(a.cfg, rows, n, a.tau_generator, self.device) for a in self.agents
         ])
 
     def update(self, batches: Sequence[Batch]) -> list[UpdateInfo]:

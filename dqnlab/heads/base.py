@@ -86,6 +86,9 @@ class Head:
     embedding: Callable[[Config, int, int | None], Any] | None = None
     """(cfg, feature size, pack) -> the module that turns torso features [.., B, F] and fractions
     [.., B, n] into [.., B, n, F] (IQN's cosine embedding); None: the network takes no fractions."""
+    fractions: Callable[[Config, int, int, torch.Generator, Any], torch.Tensor] | None = None
+    """(cfg, rows, n, generator, device) -> an update's n quantile fractions for each of its rows
+    [rows, n], the `TauSampler`'s draws; None: a head that samples none."""
     config: type | None = None
     """Its own config section, a frozen dataclass of knobs at `cfg.<name>`."""
     check: Callable[[Config], str | None] | None = None

@@ -9,8 +9,9 @@ Per update (Dopamine's and RR's sample sizes): N fractions for the online quanti
 target's, and K for each network's Q-values that choose a* (the mean over K sampled quantiles);
 the loss is the quantile Huber loss (`losses.quantile_huber`) and the new PER priority that loss.
 Acting and evaluation read Q as the mean over K fractions drawn from the run's own rng, after its
-epsilon draws (RR's select_action). Fractions are drawn per transition, as the paper; Dopamine's and
-RR's JAX agents draw one set per batch (one key under vmap). The iqn component switches it on;
+epsilon draws (RR's select_action). An update's fractions are drawn per transition, as the paper;
+Dopamine's and RR's JAX agents draw one set for the whole batch (one key under vmap), which
+`implicit_quantile.fractions = per_batch` reproduces (`draw_fractions`). The iqn component switches it on;
 with munchausen it is M-IQN (components/munchausen.py).
 """
 
@@ -48,6 +49,14 @@ class ImplicitQuantileConfig:
     num_quantile_samples: int = knob(32, "K, fractions whose mean quantile is Q for acting and for a* (32)")
     embedding_dim: int = knob(64, "d, cosines cos(pi i tau), i = 1..d, in the fraction embedding (64)")
     kappa: float = knob(1.0, "threshold of the quantile Huber loss (0: the quantile regression L1 loss)")
+    fractions: str = knob(
+        "per_transition", "an update's fraction draws: per_transition (each transition of the batch its "
+        "own N, N' and K, Dabney et al. 2018b) | per_batch (one set of each for the whole batch, as "
+        "Dopamine's and Revisiting Rainbow's JAX agents: one key under vmap)"
+    )
+
+
+FRACTION_DRAWS = ("per_transition", "per_batch")
 
 
 def check(cfg: Config) -> str | None:
@@ -59,7 +68,18 @@ def check(cfg: Config) -> str | None:
             return f"implicit_quantile.{name} must be >= 1, got {n}"
     if not c.kappa >= 0:
         return f"implicit_quantile.kappa must be >= 0, got {c.kappa}"
+    if c.fractions not in FRACTION_DRAWS:
+        return f"implicit_quantile.fractions must be one of {', '.join(FRACTION_DRAWS)}, got {c.fractions!r}"
     return None
+
+
+def draw_fractions(cfg: Config, rows: int, n: int, generator: torch.Generator, device: Any) -> torch.Tensor:
+    """n fractions U(0, 1) for each of an update's `rows` transitions, [rows, n], from `generator`:
+    `rows` draws of n, or one draw of n that every row shares (fractions = per_batch)."""
+    import torch
+
+    shared = cfg.implicit_quantile.fractions == "per_batch"
+    return torch.rand(1 if shared else rows, n, generator=generator, device=device).expand(rows, n)
 
 
 def embedding(cfg: Config, features: int, pack: int | None) -> Any:
@@ -149,6 +169,7 @@ HEAD = Head(
     bootstrap=bootstrap,
     policy_q=policy_q,
     embedding=embedding,
+    fractions=draw_fractions,
     config=ImplicitQuantileConfig,
     check=check,
     cost_sizes=lambda cfg: (cfg.implicit_quantile.num_tau_samples, cfg.implicit_quantile.num_tau_prime_samples,

@@ -77,6 +77,20 @@ def test_an_update_draws_n_k_and_n_prime_fractions_per_transition():
     assert first.shape == (8, 5) and not torch.equal(first[0], first[1])  # per transition
 
 
+def test_per_batch_fractions_are_one_draw_that_every_transition_shares():
+    """fractions = per_batch (Dopamine's and RR's one key under vmap): each sample size's n
+    fractions are the generator's next n numbers, the same in every row."""
+    a = _agent(**{"implicit_quantile.fractions": "per_batch"})
+    g = torch.Generator().manual_seed(a.cfg.seed + 3)
+    a.tau_generator.manual_seed(a.cfg.seed + 3)
+    sampler = a.taus(8)
+    for n in (5, 4, 6):
+        got = sampler(n)
+        assert got.shape == (8, n) and torch.equal(got, torch.rand(1, n, generator=g).expand(8, n))
+    with pytest.raises(ConfigError, match="implicit_quantile.fractions must be one of per_transition, per_batch"):
+        _agent(**{"implicit_quantile.fractions": "per_run"})
+
+
 def test_the_loss_is_the_quantile_huber_of_the_taken_actions_quantiles():
     from dqnlab import losses, targets
 
