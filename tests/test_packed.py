@@ -204,8 +204,9 @@ def _assert_same_run(a, b) -> None:
     # M-IQN: fractions per run from its own generator, in the order it draws them alone.
     ("dqn+iqn+munchausen", {"implicit_quantile.num_tau_samples": 8, "implicit_quantile.num_tau_prime_samples": 8,
                             "implicit_quantile.num_quantile_samples": 8}),
-    ("dqn+iqn", {"implicit_quantile.num_tau_samples": 4, "implicit_quantile.num_tau_prime_samples": 4,
-                 "implicit_quantile.num_quantile_samples": 4, "implicit_quantile.fractions": "per_batch"}),
+    # One set of fractions per batch, broadcast over the batch (RR's draw).
+    ("dqn+iqn+munchausen", {"implicit_quantile.num_tau_samples": 4, "implicit_quantile.num_tau_prime_samples": 4,
+                            "implicit_quantile.num_quantile_samples": 4, "implicit_quantile.fractions": "per_batch"}),
 ])
 def test_a_run_in_a_pack_is_the_run_alone(tmp_path, spec, extra):
     alone = _prepare(tmp_path, "alone", spec, **extra)

@@ -46,8 +46,8 @@ class LossOutput(NamedTuple):
 
 
 TauSampler = Callable[[int], "torch.Tensor"]
-"""n -> n quantile fractions U(0, 1) per transition of the batch being learned from, [.., B, n],
-drawn from the run's own generator (a pack's: each run's, stacked). Heads without sampled
+"""n -> n quantile fractions U(0, 1) per transition of the batch being learned from, [.., B, n], or
+one set the batch shares, [.., 1, n] (`Head.fractions`), drawn from the run's own generator (a pack's: each run's, stacked). Heads without sampled
 fractions never call it."""
 
 Bootstrap = Callable[[Any, Any, "TensorBatch", TauSampler], "torch.Tensor"]
@@ -87,8 +87,8 @@ class Head:
     """(cfg, feature size, pack) -> the module that turns torso features [.., B, F] and fractions
     [.., B, n] into [.., B, n, F] (IQN's cosine embedding); None: the network takes no fractions."""
     fractions: Callable[[Config, int, int, torch.Generator, Any], torch.Tensor] | None = None
-    """(cfg, rows, n, generator, device) -> an update's n quantile fractions for each of its rows
-    [rows, n], the `TauSampler`'s draws; None: a head that samples none."""
+    """(cfg, rows, n, generator, device) -> an update's n quantile fractions for each of its rows,
+    [rows, n] or [1, n] (one set they share), the `TauSampler`'s draws; None: a head that samples none."""
     config: type | None = None
     """Its own config section, a frozen dataclass of knobs at `cfg.<name>`."""
     check: Callable[[Config], str | None] | None = None

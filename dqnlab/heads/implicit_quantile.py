@@ -74,12 +74,13 @@ def check(cfg: Config) -> str | None:
 
 
 def draw_fractions(cfg: Config, rows: int, n: int, generator: torch.Generator, device: Any) -> torch.Tensor:
-    """n fractions U(0, 1) for each of an update's `rows` transitions, [rows, n], from `generator`:
-    `rows` draws of n, or one draw of n that every row shares (fractions = per_batch)."""
+    """An update's n fractions U(0, 1) for each of its `rows` transitions, from `generator`: [rows, n],
+    or with fractions = per_batch one draw [1, n] that the batch shares by broadcasting (the
+    embedding then runs on n rows, not rows x n)."""
     import torch
 
-    shared = cfg.implicit_quantile.fractions == "per_batch"
-    return torch.rand(1 if shared else rows, n, generator=generator, device=device).expand(rows, n)
+    return torch.rand(1 if cfg.implicit_quantile.fractions == "per_batch" else rows, n, generator=generator,
+                      device=device)
 
 
 def embedding(cfg: Config, features: int, pack: int | None) -> Any:
@@ -102,6 +103,7 @@ def embedding(cfg: Config, features: int, pack: int | None) -> Any:
                                  persistent=False)
 
         def forward(self, h: torch.Tensor, taus: torch.Tensor) -> torch.Tensor:
+            """h [.., B, F], taus [.., B, n] or [.., 1, n] (shared by the batch) -> [.., B, n, F]."""
             assert taus is not None, "an implicit quantile head needs quantile fractions"
             phi = torch.relu(self.linear(torch.cos(taus[..., None] * self.frequencies)))
             return h[..., None, :] * phi

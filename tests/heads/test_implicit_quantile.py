@@ -79,14 +79,24 @@ def test_an_update_draws_n_k_and_n_prime_fractions_per_transition():
 
 def test_per_batch_fractions_are_one_draw_that_every_transition_shares():
     """fractions = per_batch (Dopamine's and RR's one key under vmap): each sample size's n
-    fractions are the generator's next n numbers, the same in every row."""
+    fractions are the generator's next n numbers, one row the batch shares, and the network's
+    quantiles at them are those of the same fractions given to every row."""
     a = _agent(**{"implicit_quantile.fractions": "per_batch"})
     g = torch.Generator().manual_seed(a.cfg.seed + 3)
     a.tau_generator.manual_seed(a.cfg.seed + 3)
     sampler = a.taus(8)
     for n in (5, 4, 6):
         got = sampler(n)
-        assert got.shape == (8, n) and torch.equal(got, torch.rand(1, n, generator=g).expand(8, n))
+        assert torch.equal(got, torch.rand(1, n, generator=g))
+    obs = torch.randn(8, 4)
+    shared, each = a.online(obs, got), a.online(obs, got.expand(8, -1))
+    assert shared.dist.shape == each.dist.shape == (8, 2, 6)
+    torch.testing.assert_close(shared.dist, each.dist, rtol=1e-6, atol=1e-6)
+    one, every = (_agent(**{"implicit_quantile.fractions": "per_batch"}) for _ in range(2))
+    s1, s2 = one.taus(8), every.taus(8)
+    got = one.loss_fn(one.online, one.target, _batch(), s1).per_sample
+    want = every.loss_fn(every.online, every.target, _batch(), lambda n: s2(n).expand(8, -1)).per_sample
+    torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
     with pytest.raises(ConfigError, match="implicit_quantile.fractions must be one of per_transition, per_batch"):
         _agent(**{"implicit_quantile.fractions": "per_run"})
 
