@@ -10,8 +10,8 @@ is its target_opt = 1: iqn + munchausen with tau 0.03, alpha 1, l0 -1). 30k agen
     dqnlab analyze results/beyond_rainbow --out results/beyond_rainbow/figures
 
 `--variation NAME` runs an A/B of IQN on Acrobot-v1 (same seeds, its own sweep directory): the
-settings of RR's code at the figure's date that differ from today's (`iqn_figure_era`), or one
-of them alone (`iqn_fractions_per_batch`); docs/fidelity.md ("Beyond Rainbow") has what they measured.
+settings of RR's code at the figure's date that differ from today's (`iqn_figure_era`), or the
+paper's fractions, drawn per transition, instead of RR's one set per batch (`iqn_fractions_per_transition`); docs/fidelity.md ("Beyond Rainbow") has what they measured.
 
 `--full` adds LunarLander-v3 and MountainCar-v0 with 10 seeds. docs/fidelity.md ("Beyond Rainbow")
 has RR's published values for these agents, what was measured of them and this sweep's cost.
@@ -33,14 +33,13 @@ SWEEP = Sweep(
     # RR's IQN figure (blog b8074b4, 2021-05-24) was drawn by code between 2021-01-27 and cd98f34
     # (2021-03-09), with Dopamine 3.1.8 pinned (requirements.txt L1): plain layers
     # variance_scaling(1/sqrt(3), fan_in, uniform) from 65acd7a (networks_new.py L23-24), time-outs
-    # stored as terminal (3.1.8's end_episode). One set of fractions per batch (rng unmapped under
-    # vmap) is RR's in both eras; today's protocol draws per transition, as Dabney et al.
+    # stored as terminal (3.1.8's end_episode). One set of fractions per batch (the protocol's, as
+    # RR's code in both eras) against Dabney et al.'s per transition.
     variations={
         "iqn_figure_era": {"envs": ("Acrobot-v1",), "variants": ("dqn+iqn",), "overrides": {
-            "implicit_quantile.fractions": "per_batch", "network.init": "variance_scaling_fan_in",
-            "replay.timeout": "terminal"}},
-        "iqn_fractions_per_batch": {"envs": ("Acrobot-v1",), "variants": ("dqn+iqn",),
-                                    "overrides": {"implicit_quantile.fractions": "per_batch"}},
+            "network.init": "variance_scaling_fan_in", "replay.timeout": "terminal"}},
+        "iqn_fractions_per_transition": {"envs": ("Acrobot-v1",), "variants": ("dqn+iqn",),
+                                         "overrides": {"implicit_quantile.fractions": "per_transition"}},
     },
     full={"seeds": 10, "envs": ("CartPole-v0", "Acrobot-v1", "LunarLander-v3", "MountainCar-v0")},
 )

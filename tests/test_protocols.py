@@ -217,7 +217,10 @@ def test_iqn_and_m_iqn_are_implicit_gin(env):
     c, m = iqn.implicit_quantile, iqn.munchausen
     assert (c.num_tau_samples, c.num_tau_prime_samples, c.num_quantile_samples, c.embedding_dim, c.kappa) == (32, 32, 32, 64, 1.0)
     assert (m.tau, m.l0, m.alpha) == (0.03, -1.0, 0.9 if env.startswith("MinAtar") else 1.0)
-    expected = {"implicit_quantile.num_tau_samples", "implicit_quantile.num_tau_prime_samples"}
+    # RR's one set of fractions per batch (one key under vmap) against Dabney et al.'s per transition.
+    assert (c.fractions, base.implicit_quantile.fractions) == ("per_batch", "per_transition")
+    expected = {"implicit_quantile.num_tau_samples", "implicit_quantile.num_tau_prime_samples",
+                "implicit_quantile.fractions"}
     if not env.startswith("MinAtar"):
         expected.add("munchausen.alpha")
     if env == "LunarLander-v3":  # implicit_lunarlander.gin: update period 2, target period 100

@@ -275,9 +275,14 @@ def test_a_quantile_head_is_planned_from_its_own_measured_rate():
     cfg = lambda spec, protocol=None: resolve_config("CartPole-v0", spec, protocol=protocol)  # noqa: E731
     iqn, m_iqn = cfg("dqn+iqn", "revisiting_rainbow_iqn"), cfg("dqn+iqn+munchausen", "revisiting_rainbow_iqn")
     assert throughput.lookup(iqn) == (row, True)
-    assert throughput.head_key(iqn) == ("implicit_quantile", 32, 32, 32, 64) and throughput.head_key(cfg("rainbow")) is None
+    assert throughput.head_key(iqn) == ("implicit_quantile", 32, 32, 32, 64, 1) and throughput.head_key(cfg("rainbow")) is None
     seconds, exact = throughput.estimate_seconds(iqn)
-    assert exact and seconds == pytest.approx(iqn.total_steps / rates[("implicit_quantile", 32, 32, 32, 64)])
+    assert exact and seconds == pytest.approx(iqn.total_steps / rates[("implicit_quantile", 32, 32, 32, 64, 1)])
+    # The paper's fractions per transition: the embedding runs on batch x n rows, its own rate.
+    paper = resolve_config("CartPole-v0", "dqn+iqn", protocol="revisiting_rainbow_iqn",
+                           overrides={"implicit_quantile.fractions": "per_transition"})
+    assert throughput.estimate_seconds(paper) == (
+        pytest.approx(paper.total_steps / rates[("implicit_quantile", 32, 32, 32, 64, 128)]), True)
     step = 1 / row.rainbow_sps - 1 / row.dqn_sps  # six components' cost over dqn's
     assert throughput.estimate_seconds(m_iqn)[0] == pytest.approx(seconds + m_iqn.total_steps * step / 6)
     qr = cfg("dqn+qr", "revisiting_rainbow_qrdqn")

@@ -11,7 +11,7 @@ the loss is the quantile Huber loss (`losses.quantile_huber`) and the new PER pr
 Acting and evaluation read Q as the mean over K fractions drawn from the run's own rng, after its
 epsilon draws (RR's select_action). An update's fractions are drawn per transition, as the paper;
 Dopamine's and RR's JAX agents draw one set for the whole batch (one key under vmap), which
-`implicit_quantile.fractions = per_batch` reproduces (`draw_fractions`). The iqn component switches it on;
+`implicit_quantile.fractions = per_batch` reproduces (`draw_fractions`; RR's protocols set it). The iqn component switches it on;
 with munchausen it is M-IQN (components/munchausen.py).
 """
 
@@ -174,6 +174,9 @@ HEAD = Head(
     fractions=draw_fractions,
     config=ImplicitQuantileConfig,
     check=check,
+    # The last size is the rows of fractions an update's embedding runs on per sample size: 1 set
+    # (per_batch) or one per transition of the batch.
     cost_sizes=lambda cfg: (cfg.implicit_quantile.num_tau_samples, cfg.implicit_quantile.num_tau_prime_samples,
-                            cfg.implicit_quantile.num_quantile_samples, cfg.implicit_quantile.embedding_dim),
+                            cfg.implicit_quantile.num_quantile_samples, cfg.implicit_quantile.embedding_dim,
+                            1 if cfg.implicit_quantile.fractions == "per_batch" else cfg.agent.batch_size),
 )

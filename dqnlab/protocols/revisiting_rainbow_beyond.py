@@ -16,9 +16,12 @@ update_horizon 1 (the nstep component off), no c51 vmax, and:
   implicit_cartpole.gin sets target_opt = 1 and the other classic gins 0: the file decides whether
   it is IQN or M-IQN; here the variant does (dqn+iqn, dqn+iqn+munchausen).
 
-What differs from RR (docs/fidelity.md): the fractions are drawn per transition (Dabney et al.);
-RR's vmapped networks draw one set per batch. RR's QR-DQN computes its selection and values with
-the same network call; ours too.
+The fractions follow RR: one set of N, one of N' and one of K per update, shared by the whole batch
+(`implicit_quantile.fractions = per_batch`): RR's loss and target functions vmap the network over
+the batch with the rng unmapped (Agents/implicit_quantile_agent_new.py L28-31, L91-94, L150-154 @
+7cd2bc6; the same at the figure's date, cd98f34 L27-30, L102-105, L160-164). Dabney et al. draw
+them per transition, dqnlab's default outside this protocol. RR's QR-DQN computes its selection and
+values with the same network call; ours too.
 """
 
 from __future__ import annotations
@@ -38,12 +41,12 @@ _IQN = {
     "implicit_quantile.num_quantile_samples": 32,
     "implicit_quantile.embedding_dim": 64,
     "implicit_quantile.kappa": 1.0,
+    "implicit_quantile.fractions": "per_batch",  # one key under vmap (module docstring)
 }
 # implicit_<env>.gin tau / alpha / clip_value_min: the Munchausen terms of target_opt = 1.
 _M_IQN_CLASSIC = {"munchausen.tau": 0.03, "munchausen.alpha": 1.0, "munchausen.l0": -1.0}
 _M_IQN_MINATAR = {"munchausen.tau": 0.03, "munchausen.alpha": 0.9, "munchausen.l0": -1.0}
 
-_CHOICES_BEYOND = (*_CHOICES, "quantile fractions drawn per transition (RR: one set per batch)")
 
 REVISITING_RAINBOW_QRDQN = Protocol(
     name="revisiting_rainbow_qrdqn",
@@ -52,7 +55,7 @@ REVISITING_RAINBOW_QRDQN = Protocol(
     families={"classic": {**_CLASSIC, **_QR}, "minatar": {**_MINATAR, **_QR}},
     envs=_CLASSIC_ENVS,
     components={"noisy": _NOISY},
-    choices=_CHOICES_BEYOND,
+    choices=_CHOICES,
 )
 
 # implicit_lunarlander.gin: update_period 2, target_update_period 100 (rainbow's: 4, 300).
@@ -68,7 +71,7 @@ REVISITING_RAINBOW_IQN = Protocol(
     families={"classic": {**_CLASSIC, **_IQN, **_M_IQN_CLASSIC}, "minatar": {**_MINATAR, **_IQN, **_M_IQN_MINATAR}},
     envs=_IQN_ENVS,
     components={"noisy": _NOISY},
-    choices=_CHOICES_BEYOND,
+    choices=_CHOICES,
 )
 
 PROTOCOLS: tuple[Protocol, ...] = (REVISITING_RAINBOW_QRDQN, REVISITING_RAINBOW_IQN)

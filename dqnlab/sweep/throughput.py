@@ -29,11 +29,13 @@ from typing import Any
 from dqnlab import heads
 from dqnlab.config import Config
 
-# The quantile heads' rates under RR's configs (51 quantiles; IQN N = N' = K = 32), measured
-# 2026-12-05 with `measure` on CartPole-v1, 3000 steps, one core shared with a running sweep: dqn
-# 263.3 and 237.1 (before and after), dqn+qr 118.6, dqn+iqn 30.8. Stored as dqn's idle rate of the
-# row times the measured ratio (0.474, 0.123): re-measure idle with `python -m dqnlab.sweep.throughput`.
-QR_SPS, IQN_SPS = 245.8, 63.9
+# The quantile heads' rates under RR's configs (51 quantiles; IQN N = N' = K = 32), measured with
+# `measure` on CartPole-v1, 3000 steps, on a core shared with a running sweep, and stored as dqn's
+# idle rate of the row times the measured ratio. 2026-12-05: dqn 263.3 and 237.1 (before and
+# after), dqn+qr 118.6 (0.474). 2026-12-06: dqn 207.1 and 211.4, dqn+iqn with one set of fractions
+# per batch (RR's, the protocol's) 64.2 (0.307), per transition 33.4 (0.160). Re-measure idle with
+# `python -m dqnlab.sweep.throughput`.
+QR_SPS, IQN_SPS, IQN_PER_TRANSITION_SPS = 245.8, 159.3, 82.8
 
 MEASURED = "2026-11-25: `taskset -c 1 python -m dqnlab.sweep.throughput` on the 2-core dev machine (no GPU), torch 2.13.0 CPU, 1 thread"
 
@@ -73,7 +75,8 @@ def head_key(cfg: Config) -> tuple | None:
 # (see MEASURED; the heads' rates: QR_SPS).
 TABLE: tuple[Throughput, ...] = (
     Throughput("classic", (512, 512), 128, 2, "cpu", 518.7, 161.8,
-               ((("quantile", 51), QR_SPS), (("implicit_quantile", 32, 32, 32, 64), IQN_SPS))),
+               ((("quantile", 51), QR_SPS), (("implicit_quantile", 32, 32, 32, 64, 1), IQN_SPS),
+                (("implicit_quantile", 32, 32, 32, 64, 128), IQN_PER_TRANSITION_SPS))),
     Throughput("classic", (128, 128), 128, 2, "cpu", 2626.6, 803.8),
     Throughput("minatar", (128,), 32, 4, "cpu", 2858.8, 911.0),
     Throughput("atari", (512,), 32, 4, "cpu", 161.0, 70.3),
