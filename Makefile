@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.13.0
 PYTEST_TIMEOUT ?= 900
 
-.PHONY: venv test test-fast lint ablation ablation-full bench slurm-deps clean
+.PHONY: setup venv test test-fast lint ablation ablation-full bench slurm-deps clean
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -32,9 +32,14 @@ slurm-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then bash slurm/install_dev_cluster.sh; \
 	else echo "not root: skipping the SLURM dev-cluster install (tests marked slurm will skip)"; fi
 
+# The venv (pip, from local disk) and the SLURM packages (apt) install side by side: about a
+# minute off a fresh machine's `make test`.
+setup:
+	$(MAKE) --no-print-directory -j2 venv slurm-deps
+
 # Every test, on one pytest-xdist worker per core (the SLURM tests on one of them: they share the
 # dev cluster), slowest 30 named at the end.
-test: venv slurm-deps lint
+test: setup lint
 	$(PY) -m pytest -q -m "" --timeout=$(PYTEST_TIMEOUT) -n auto --dist loadgroup --durations=30
 
 ablation: venv
