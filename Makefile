@@ -39,7 +39,10 @@ setup:
 
 # Every test, on one pytest-xdist worker per core (the SLURM tests on one of them: they share the
 # dev cluster), slowest 30 named at the end.
-test: setup lint
+# lint runs from the recipe, after setup: a prerequisite of its own would make `make -j test`
+# build the venv twice at once (setup's sub-make and lint's venv).
+test: setup
+	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -q -m "" --timeout=$(PYTEST_TIMEOUT) -n auto --dist loadgroup --durations=30
 
 ablation: venv

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 # `add_arguments` runs whenever the main CLI builds its parser (any dqnlab command), so this
 # module imports the analysis stack (pandas, scipy, seaborn: ~2 s) only when `analyze` runs.
 STYLE_NAMES = ("paper", "talk")
-"""`--style` choices: the keys of `style.STYLES` (tests/analysis check they agree)."""
+"""`--style` choices: the keys of `style.STYLES` (tests/test_cli.py checks they agree)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import signal
 import sys
 from collections.abc import Callable
@@ -200,10 +201,19 @@ def build_parser() -> argparse.ArgumentParser:
     try:
         analysis_cli = _analysis_module()
         analysis_cli.add_arguments(p)
-        p.set_defaults(func=analysis_cli.run)
+        p.set_defaults(func=functools.partial(_analyze, analysis_cli.run))
     except ImportError as e:
         p.set_defaults(func=lambda args, e=e: _die(f"analysis is unavailable: {e}"))
     return parser
+
+
+def _analyze(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    # The analysis stack (pandas, scipy, seaborn) loads only when analyze runs: a missing one
+    # is reported here, in one line, as it was when the parser loaded it.
+    try:
+        return run(args)
+    except ModuleNotFoundError as e:
+        return _die(f"analysis is unavailable: {e}")
 
 
 def main(argv: list[str] | None = None) -> int:

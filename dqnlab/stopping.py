@@ -64,9 +64,13 @@ class StopFlag:
     def raising(self) -> None:
         """Called just before the command first writes. A signal that already came raises
         StoppedBeforeWriting; from now on a signal raises Interrupted where the code is."""
-        self._raise = True
-        if self.signum is not None:  # checked after the switch: a signal between the two still raises
-            raise StoppedBeforeWriting(self.signum)
+        try:
+            self._raise = True
+            signum = self.signum  # read after the switch: no signal falls between the two
+        except Interrupted as e:  # one that came during the switch: still before any write
+            raise StoppedBeforeWriting(e.signum) from None
+        if signum is not None:
+            raise StoppedBeforeWriting(signum)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         again = self.signum is not None

@@ -156,3 +156,17 @@ def test_analyze_style_choices_are_the_styles():
     from dqnlab.analysis.style import STYLES
 
     assert STYLE_NAMES == tuple(STYLES)
+
+
+def test_analyze_without_its_stack_says_so_in_one_line(capsys):
+    """The analysis stack loads only when analyze runs (the parser no longer imports it): a missing
+    package is still one line and exit 2, not a traceback."""
+    import argparse
+
+    from dqnlab.cli import _analyze
+
+    def run(args: argparse.Namespace) -> int:
+        raise ModuleNotFoundError("No module named 'seaborn'")
+
+    assert _analyze(run, argparse.Namespace()) == 2
+    assert capsys.readouterr().err == "dqnlab: error: analysis is unavailable: No module named 'seaborn'\n"

@@ -81,7 +81,8 @@ def test_beyond_rainbow_learns_cartpole_v0_under_rr_configs(tmp_path, spec, prot
     Not "solve CartPole-v1": measured under these configs (CI, 2026-12-04, 50k steps on v1), the
     best evaluations per seed were QR [481.5, 190.4, 137.4] and IQN [485.2, 140.0, 146.8]; on v0
     in 30k steps (2026-12-05) QR [197.1, 145.0, 132.9] and IQN [200.0, 138.1, 144.7]: one seed in
-    three solves, the others level off near 140 (RR: QR-DQN 126, IQN 177.5).
+    three solves, the others level off near 140 (RR: QR-DQN 126, IQN 177.5). Those IQN runs drew
+    their fractions per transition; the protocol draws one set per batch since 2026-12-06 (passed).
     """
     assert resolve_config("CartPole-v0", spec, protocol=protocol).total_steps == 30_000
     best = _passing_seeds(tmp_path, "CartPole-v0", spec, BEYOND_PASS_MARK, protocol)

@@ -62,3 +62,25 @@ def test_launch_asks_before_it_writes_anything(tmp_path):
     launch(sweep, sweep_dir=tmp_path / "dry", executor="debug", dry_run=True, before_writing=before_writing,
            out=open(os.devnull, "w"))
     assert asked == [[]]  # a dry run writes nothing and does not ask
+
+
+def test_a_signal_before_a_bad_grid_is_reported_as_the_stop(tmp_path, monkeypatch, capsys):
+    """A signal that came first wins over an error it may have caused (Ctrl-C kills the executor's
+    sinfo, whose failure reads as 'no SLURM cluster answers'): here the definition signals, then
+    names a variant that does not exist."""
+    from dqnlab.cli import main
+
+    (tmp_path / "bad.py").write_text(
+        "import os, signal\n"
+        "from dqnlab.sweep import Sweep\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+        "SWEEP = Sweep(name='bad', envs=('CartPole-v1',), variants=('no_such_variant',), seeds=1, steps=300)\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "bad.py", "--sweep-dir", "sweep"]) == 128 + signal.SIGTERM
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "dqnlab: stopped by SIGTERM before the sweep started; nothing was launched"]
+    assert not (tmp_path / "sweep").exists()
+    (tmp_path / "bad.py").write_text("\n".join(line for line in (tmp_path / "bad.py").read_text().splitlines()
+                                               if "os.kill" not in line))
+    assert main(["sweep", "bad.py", "--sweep-dir", "sweep"]) == 2  # no signal: the error itself
+    assert "no_such_variant" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from dqnlab.errors import ConfigError
 from dqnlab.stopping import StoppedBeforeWriting, signal_name
 from dqnlab.sweep import executors
 
@@ -112,13 +113,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         )
         if stop is not None and args.dry_run:  # a dry run writes nothing: a signal during it ends it here
             stop.raising()
+    except ConfigError:
+        signum = None if stop is None else stop.signum
+        if signum is None:
+            raise
+        return _stopped_before_start(signum)  # it came first (e.g. Ctrl-C killed sinfo in the cluster check)
     except StoppedBeforeWriting as e:  # a signal while the command loaded, read the grid or planned
-        print(f"dqnlab: stopped by {signal_name(e.signum)} before the sweep started; nothing was launched",
-              file=sys.stderr)
-        return 128 + e.signum
+        return _stopped_before_start(e.signum)
     if result.exit_code == 130 and stop is not None and stop.signum is not None:
         return 128 + stop.signum  # stopped by this signal (SIGTERM: 143)
     return result.exit_code
+
+
+def _stopped_before_start(signum: int) -> int:
+    print(f"dqnlab: stopped by {signal_name(signum)} before the sweep started; nothing was launched",
+          file=sys.stderr)
+    return 128 + signum
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -34,8 +34,9 @@ from dqnlab.config import Config
 # idle rate of the row times the measured ratio. 2026-12-05: dqn 263.3 and 237.1 (before and
 # after), dqn+qr 118.6 (0.474). 2026-12-06: dqn 207.1 and 211.4, dqn+iqn with one set of fractions
 # per batch (RR's, the protocol's) 64.2 (0.307), per transition 33.4 (0.160). Re-measure idle with
-# `python -m dqnlab.sweep.throughput`.
-QR_SPS, IQN_SPS, IQN_PER_TRANSITION_SPS = 245.8, 159.3, 82.8
+# `python -m dqnlab.sweep.throughput` (it measures the protocol's IQN; the per-transition rate by
+# hand, `measure` with implicit_quantile.fractions=per_transition).
+QR_SPS, IQN_SPS, IQN_PER_TRANSITION_SPS = 245.8, 159.1, 82.7
 
 MEASURED = "2026-11-25: `taskset -c 1 python -m dqnlab.sweep.throughput` on the 2-core dev machine (no GPU), torch 2.13.0 CPU, 1 thread"
 
