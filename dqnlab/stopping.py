@@ -18,20 +18,20 @@ from types import FrameType
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class Interrupted(KeyboardInterrupt):
-    """A stop signal, raised where the code waits for it; `signum` says which."""
+class _BySignal(BaseException):
+    """An exception a stop signal caused; `signum` says which, its message names it."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
 
 
-class StoppedBeforeWriting(Exception):
+class Interrupted(_BySignal, KeyboardInterrupt):
+    """A stop signal, raised where the code waits for it."""
+
+
+class StoppedBeforeWriting(_BySignal, Exception):
     """A stop signal that came before the command wrote anything: it ends there, nothing to resume."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
 
 
 def signal_name(signum: int | None) -> str:

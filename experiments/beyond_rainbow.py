@@ -11,7 +11,8 @@ is its target_opt = 1: iqn + munchausen with tau 0.03, alpha 1, l0 -1). 30k agen
 
 `--variation NAME` runs an A/B of IQN on Acrobot-v1 (same seeds, its own sweep directory): the
 settings of RR's code at the figure's date that differ from today's (`iqn_figure_era`), or the
-paper's fractions, drawn per transition, instead of RR's one set per batch (`iqn_fractions_per_transition`); docs/fidelity.md ("Beyond Rainbow") has what they measured.
+paper's fractions, drawn per transition, instead of RR's one set per batch
+(`iqn_fractions_per_transition`); docs/fidelity.md ("Beyond Rainbow") has what they measured.
 
 `--full` adds LunarLander-v3 and MountainCar-v0 with 10 seeds. docs/fidelity.md ("Beyond Rainbow")
 has RR's published values for these agents, what was measured of them and this sweep's cost.

@@ -47,8 +47,8 @@ class LossOutput(NamedTuple):
 
 TauSampler = Callable[[int], "torch.Tensor"]
 """n -> n quantile fractions U(0, 1) per transition of the batch being learned from, [.., B, n], or
-one set the batch shares, [.., 1, n] (`Head.fractions`), drawn from the run's own generator (a pack's: each run's, stacked). Heads without sampled
-fractions never call it."""
+one set the batch shares, [.., 1, n] (`Head.fractions`), drawn from the run's own generator (a
+pack's: each run's, stacked). Heads without sampled fractions never call it."""
 
 Bootstrap = Callable[[Any, Any, "TensorBatch", TauSampler], "torch.Tensor"]
 """(online, target, batch, taus) -> what the loss regresses on, without gradients: y [B] (scalar),

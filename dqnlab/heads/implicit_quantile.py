@@ -11,8 +11,8 @@ the loss is the quantile Huber loss (`losses.quantile_huber`) and the new PER pr
 Acting and evaluation read Q as the mean over K fractions drawn from the run's own rng, after its
 epsilon draws (RR's select_action). An update's fractions are drawn per transition, as the paper;
 Dopamine's and RR's JAX agents draw one set for the whole batch (one key under vmap), which
-`implicit_quantile.fractions = per_batch` reproduces (`draw_fractions`; RR's protocols set it). The iqn component switches it on;
-with munchausen it is M-IQN (components/munchausen.py).
+`implicit_quantile.fractions = per_batch` reproduces (`draw_fractions`; RR's protocols set it).
+The iqn component switches it on; with munchausen it is M-IQN (components/munchausen.py).
 """
 
 from __future__ import annotations

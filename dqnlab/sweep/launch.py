@@ -151,8 +151,8 @@ def launch(
     directory's runs needs `force`, deleting finished ones also `delete_finished` (`changes.py`).
     `runs_per_process`: runs per pack, a number or "auto" (None: the executor's, i.e. the
     profile's, else auto). `resume_from_intact`: see `train.train` (`recover`). `before_writing` is
-called once, after every check and before the first write (the CLI's stop signals: one that came
-earlier ends the launch there, with nothing written)."""
+    called once, after every check and before the first write (the CLI's stop signals: one that
+    came earlier ends the launch there, with nothing written)."""
     out = out or sys.stdout
     runner = executors.create(executor) if isinstance(executor, str) else executor
     pack_size = packing.parse_pack_size(runner.runs_per_process if runs_per_process is None
