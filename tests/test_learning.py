@@ -14,13 +14,14 @@
   configs (revisiting_rainbow_qrdqn, revisiting_rainbow_iqn) learn: an evaluation >= 100.
 
 Each arm must pass in at least 2 of 3 seeds. A run stops at its first evaluation at or above the
-threshold, so passing arms cost less than the budget, and seed 2 trains only when seeds 0 and 1
-split (when they agree, it cannot change the verdict).
+threshold, so passing arms cost less than the budget, and the seeds train two at a time until the
+verdict is decided (tests/seed_verdict.py): the runs that could no longer change it are stopped.
 """
 
 import multiprocessing as mp
 
 import pytest
+from seed_verdict import majority_verdict
 
 from dqnlab import rundir
 from dqnlab.components import RAINBOW
@@ -44,15 +45,9 @@ def _best_eval(args: tuple[str, str, str | None, int, float, str]) -> float:
 
 
 def _passing_seeds(tmp_path, env: str, spec: str, threshold: float, protocol: str | None = None) -> list[float]:
-    """The best eval return of seeds 0 and 1 (trained side by side), and of seed 2 only when they
-    split: "at least 2 of 3 seeds pass" is decided by the first two whenever they agree, so the
-    third run would change no verdict (it is reported as nan then)."""
+    """The best eval return of seeds 0-2, nan for a seed whose run the verdict did not need."""
     jobs = [(env, spec, protocol, seed, threshold, str(tmp_path / f"seed_{seed}")) for seed in range(3)]
-    with mp.get_context("spawn").Pool(2) as pool:
-        best = pool.map(_best_eval, jobs[:2])
-        if sum(b >= threshold for b in best) == 1:
-            return [*best, pool.apply(_best_eval, (jobs[2],))]
-    return [*best, float("nan")]
+    return majority_verdict(_best_eval, jobs, lambda best: best >= threshold)
 
 
 @pytest.mark.slow

@@ -3,12 +3,12 @@ settings; off, the textbook target whatever its settings say; and a CartPole lea
 
 import json
 import math
-import multiprocessing as mp
 
 import pytest
 import torch
 from component_parts import agent
 from run_helpers import run_cli
+from seed_verdict import majority_verdict
 
 from dqnlab import components, rundir
 from dqnlab.batch import TensorBatch
@@ -153,8 +153,7 @@ def test_munchausen_solves_cartpole(tmp_path):
     """As tests/test_learning.py for dqn: CartPole-v1 under revisiting_rainbow_dqn, >= 475 in at
     least 2 of 3 seeds within 50k steps."""
     jobs = [(seed, str(tmp_path / f"seed_{seed}")) for seed in range(3)]
-    with mp.get_context("spawn").Pool(2) as pool:
-        best = pool.map(_solve, jobs)
+    best = majority_verdict(_solve, jobs, lambda b: b >= THRESHOLD)  # nan: a seed not needed
     assert sum(b >= THRESHOLD for b in best) >= 2, f"best eval returns per seed {best}"
 
 
