@@ -14,8 +14,8 @@
   configs (revisiting_rainbow_qrdqn, revisiting_rainbow_iqn) learn: an evaluation >= 100.
 
 Each arm must pass in at least 2 of 3 seeds. A run stops at its first evaluation at or above the
-threshold, so passing arms cost less than the budget, and the seeds train two at a time until the
-verdict is decided (tests/seed_verdict.py): the runs that could no longer change it are stopped.
+threshold, so passing arms cost less than the budget, and seed 2 trains only when seeds 0 and 1
+split (when they agree, it cannot change the verdict; tests/seed_verdict.py).
 """
 
 import multiprocessing as mp
