@@ -157,7 +157,8 @@ def test_dry_run_shows_the_packs_and_their_cost(capsys):
 
     def hours(text: str) -> float:
         line = next(x for x in text.splitlines() if "expected CPU-hours" in x)
-        return float(line.split(":")[1].split()[0])  # "N min" or "N h": the same unit here
+        value, unit = line.split(":")[1].split()[:2]  # "N min" or "N h"
+        return float(value) / (60 if unit == "min" else 1)
 
     assert hours(out) == pytest.approx(hours(alone) / 1.5, rel=0.05)  # K = 5: the K = 4 row's 1.5x
 

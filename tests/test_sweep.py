@@ -255,10 +255,12 @@ def test_plan_counts_and_hours():
     runs = grid.expand(small(steps=10_000))
     p = plan.plan(runs)
     assert p.runs == 4 and p.steps == 40_000 and p.device_hours is not None and not p.extrapolated
-    # rainbow is slower than dqn per step, by the measured ratio
+    # rainbow is slower than dqn per step, by the measured ratio of the row
     rainbow_s, _ = plan.throughput.estimate_seconds(runs[-1].config)
     dqn_s, _ = plan.throughput.estimate_seconds(runs[0].config)
-    assert rainbow_s > 2 * dqn_s
+    row, exact = plan.throughput.lookup(runs[0].config)
+    assert exact and rainbow_s > dqn_s
+    assert rainbow_s / dqn_s == pytest.approx(row.dqn_sps / row.rainbow_sps)
     # A run resuming from a checkpoint costs what it has left.
     half = plan.plan(runs[:1], steps_done={runs[0].rel_dir: 5_000})
     assert half.device_hours == pytest.approx(plan.plan(runs[:1]).device_hours / 2)

@@ -29,16 +29,16 @@ from typing import Any
 from dqnlab import heads
 from dqnlab.config import Config
 
-# The quantile heads' rates under RR's configs (51 quantiles; IQN N = N' = K = 32), measured with
-# `measure` on CartPole-v1, 3000 steps, on a core shared with a running sweep, and stored as dqn's
-# idle rate of the row times the measured ratio. 2026-12-05: dqn 263.3 and 237.1 (before and
-# after), dqn+qr 118.6 (0.474). 2026-12-06: dqn 207.1 and 211.4, dqn+iqn with one set of fractions
-# per batch (RR's, the protocol's) 64.2 (0.307), per transition 33.4 (0.160). Re-measure idle with
-# `python -m dqnlab.sweep.throughput` (it measures the protocol's IQN; the per-transition rate by
-# hand, `measure` with implicit_quantile.fractions=per_transition).
-QR_SPS, IQN_SPS, IQN_PER_TRANSITION_SPS = 245.8, 159.1, 82.7
+# The quantile heads' rates under RR's configs (51 quantiles; IQN N = N' = K = 32), measured by
+# `python -m dqnlab.sweep.throughput` with the rows below (the protocol's IQN: one set of fractions
+# per batch). IQN with fractions per transition (the paper's draw) is not measured by it: its rate
+# is dqn's times the ratio measured on a shared core on 2026-12-06 (dqn 207.1 and 211.4 sps,
+# per transition 33.4: 0.160), so re-measure by hand (`measure` with
+# implicit_quantile.fractions=per_transition).
+QR_SPS, IQN_SPS = 167.9, 86.8
+IQN_PER_TRANSITION_SPS = round(288.8 * 0.160, 1)
 
-MEASURED = "2026-11-25: `taskset -c 1 python -m dqnlab.sweep.throughput` on the 2-core dev machine (no GPU), torch 2.13.0 CPU, 1 thread"
+MEASURED = "2026-12-06: `taskset -c 1 python -m dqnlab.sweep.throughput` on the idle 2-core dev machine (AMD EPYC, no GPU), torch 2.13.0 CPU, 1 thread"
 
 
 @dataclass(frozen=True)
@@ -75,12 +75,12 @@ def head_key(cfg: Config) -> tuple | None:
 # family, hidden sizes, batch, update period, device, dqn sps, rainbow sps, quantile heads' sps
 # (see MEASURED; the heads' rates: QR_SPS).
 TABLE: tuple[Throughput, ...] = (
-    Throughput("classic", (512, 512), 128, 2, "cpu", 518.7, 161.8,
+    Throughput("classic", (512, 512), 128, 2, "cpu", 288.8, 150.8,
                ((("quantile", 51), QR_SPS), (("implicit_quantile", 32, 32, 32, 64, 1), IQN_SPS),
                 (("implicit_quantile", 32, 32, 32, 64, 128), IQN_PER_TRANSITION_SPS))),
-    Throughput("classic", (128, 128), 128, 2, "cpu", 2626.6, 803.8),
-    Throughput("minatar", (128,), 32, 4, "cpu", 2858.8, 911.0),
-    Throughput("atari", (512,), 32, 4, "cpu", 161.0, 70.3),
+    Throughput("classic", (128, 128), 128, 2, "cpu", 1115.3, 389.6),
+    Throughput("minatar", (), 32, 4, "cpu", 2298.0, 378.0),
+    Throughput("atari", (512,), 32, 4, "cpu", 89.9, 41.7),
 )
 
 # What `python -m dqnlab.sweep.throughput` measures: (env, overrides, steps, the quantile heads'

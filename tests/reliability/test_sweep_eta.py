@@ -11,7 +11,7 @@ import io
 
 import pytest
 
-from dqnlab.sweep import Sweep, grid
+from dqnlab.sweep import Sweep, grid, throughput
 from dqnlab.sweep.monitor import SweepMonitor, planned_costs
 from dqnlab.sweep.status import RunState
 
@@ -57,4 +57,6 @@ def test_planned_costs_weigh_each_config_as_dry_run_does(tmp_path):
     grid.prepare(sweep, runs, tmp_path / "s")
     costs = planned_costs(tmp_path / "s", [[r.rel_dir] for r in runs])
     rainbow, dqn = costs["CartPole-v0/rainbow/seed_0"], costs["CartPole-v0/dqn/seed_0"]
-    assert rainbow / dqn > 2.5 and costs["CartPole-v0/dqn/seed_1"] == dqn
+    row, _ = throughput.lookup(runs[0].config)
+    assert rainbow / dqn == pytest.approx(row.dqn_sps / row.rainbow_sps) and rainbow > dqn
+    assert costs["CartPole-v0/dqn/seed_1"] == dqn
