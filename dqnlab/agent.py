@@ -36,8 +36,9 @@ def make_loss_fn(cfg: Config) -> TDLoss:
 
 
 def agent_seed(cfg: Config) -> int:
-    """The seed of a run's initial weights and exploration draws: agent.shared_seed if set (the
-    same in every run, as Dopamine 3.1.8's PRNGKey(0)), else the run's seed."""
+    """The seed of a run's initial weights, exploration draws and quantile fractions:
+    agent.shared_seed if set (the same in every run, as Dopamine 3.1.8's PRNGKey(0)), else the
+    run's seed."""
     return cfg.seed if cfg.agent.shared_seed is None else cfg.agent.shared_seed
 
 
@@ -88,9 +89,10 @@ class Agent:
         )
         self.noise_generator = torch.Generator(device=device)
         self.noise_generator.manual_seed(cfg.seed + 1)
-        # The quantile fractions of an update (implicit quantile head; never drawn otherwise).
+        # The quantile fractions of an update (implicit quantile head; never drawn otherwise). RR's
+        # IQN split them off the agent's one key, so a shared seed shares them too.
         self.tau_generator = torch.Generator(device=device)
-        self.tau_generator.manual_seed(cfg.seed + 3)
+        self.tau_generator.manual_seed(agent_seed(cfg) + 3)
         self.loss_fn = make_loss_fn(cfg)
         # PER's importance weights multiply the loss unless replay.importance_weights is off.
         self.weighted = cfg.replay.importance_weights

@@ -135,10 +135,11 @@ class AgentConfig:
     target_update_tau: float = knob(1.0, "1.0 = hard copy; < 1 = Polyak averaging at each target update")
     max_grad_norm: float | None = knob(10.0, "clip the global gradient norm (None = no clipping)")
     shared_seed: int | None = knob(
-        None, "seed of the initial weights and the exploration draws, when not the run's seed: every "
-        "run given the same value starts from the same weights and draws the same epsilon-greedy "
-        "numbers, and runs differ only by their envs, replay sampling and noise (Dopamine 3.1.8's "
-        "JaxDQNAgent and RR's DQN agent before 2021-03-09: PRNGKey(0) in every run). None = the seed"
+        None, "seed of the initial weights, the exploration draws and IQN's quantile fractions, when "
+        "not the run's seed: every run given the same value starts from the same weights and draws "
+        "the same epsilon-greedy numbers and fractions, and runs differ only by their envs, replay "
+        "sampling and noise (Dopamine 3.1.8's JaxDQNAgent and RR's agents before 2021-03-09: "
+        "PRNGKey(0) in every run). None = the seed"
     )
 
 

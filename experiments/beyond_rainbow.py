@@ -10,8 +10,9 @@ is its target_opt = 1: iqn + munchausen with tau 0.03, alpha 1, l0 -1). 30k agen
     dqnlab analyze results/beyond_rainbow --out results/beyond_rainbow/figures
 
 `--variation NAME` runs an A/B of IQN on Acrobot-v1 (same seeds, its own sweep directory): the
-settings of RR's code at the figure's date that differ from today's (`iqn_figure_era`), or the
-paper's fractions, drawn per transition, instead of RR's one set per batch
+settings of RR's code at the figure's date that differ from today's (`iqn_figure_era`), those with
+one key shared by every seed as the era's PRNGKey(0) was (`iqn_figure_era_shared_seed_K`, K = 0, 1,
+2), or the paper's fractions, drawn per transition, instead of RR's one set per batch
 (`iqn_fractions_per_transition`); docs/fidelity.md ("Beyond Rainbow") has what they measured.
 
 `--full` adds LunarLander-v3 and MountainCar-v0 with 10 seeds. docs/fidelity.md ("Beyond Rainbow")
@@ -41,6 +42,12 @@ SWEEP = Sweep(
             "network.init": "variance_scaling_fan_in", "replay.timeout": "terminal"}},
         "iqn_fractions_per_transition": {"envs": ("Acrobot-v1",), "variants": ("dqn+iqn",),
                                          "overrides": {"implicit_quantile.fractions": "per_transition"}},
+        # The era's runs also shared one key (PRNGKey(0)): one initialization, exploration stream
+        # and fraction stream for every seed. Three such shared draws, so that the spread between
+        # them is measured too, as for rr_icml2021's rainbow-no-noisy.
+        **{f"iqn_figure_era_shared_seed_{k}": {"envs": ("Acrobot-v1",), "variants": ("dqn+iqn",), "overrides": {
+            "network.init": "variance_scaling_fan_in", "replay.timeout": "terminal", "agent.shared_seed": k}}
+           for k in range(3)},
     },
     full={"seeds": 10, "envs": ("CartPole-v0", "Acrobot-v1", "LunarLander-v3", "MountainCar-v0")},
 )

@@ -313,3 +313,22 @@ def test_a_shared_seed_gives_every_run_the_same_weights_and_exploration_and_noth
     assert a.replay.rng.random() != b.replay.rng.random()
     own = Agent(resolve_config("CartPole-v0", "dqn", seed=0, overrides=SMALL), (4,), 2, torch.device("cpu"))
     assert not torch.equal(next(own.online.parameters()), next(a.agent.online.parameters()))
+
+
+@pytest.mark.parametrize("fractions", ["per_batch", "per_transition"])
+def test_a_shared_seed_shares_iqns_quantile_fractions(fractions):
+    """RR's IQN drew its fractions from the agent's one key (PRNGKey(0) in every run before
+    2021-03-09): runs of different seeds given one shared seed draw the same fractions, and a run
+    of its own seed draws others."""
+    from dqnlab.agent import Agent
+
+    def first_fractions(seed: int, shared: str | None) -> torch.Tensor:
+        overrides = {**SMALL, "implicit_quantile.fractions": fractions}
+        if shared is not None:
+            overrides["agent.shared_seed"] = shared
+        cfg = resolve_config("CartPole-v0", "dqn+iqn", seed=seed, overrides=overrides)
+        return Agent(cfg, (4,), 2, torch.device("cpu")).taus(4)(8)
+
+    shared = [first_fractions(seed, "7") for seed in (0, 1)]
+    assert torch.equal(shared[0], shared[1])
+    assert not torch.equal(first_fractions(0, None), first_fractions(1, None))
