@@ -45,16 +45,18 @@ def majority_verdict(
     # Leaving the block terminates the pool (an error in one run stops the others).
     with mp.get_context("spawn").Pool(processes) as pool:
 
-        def start() -> None:
+        def start() -> bool:
             i = next(waiting, None)
-            if i is not None:
-                running.add(i)
-                pool.apply_async(train, (jobs[i],), callback=lambda score, i=i: results.put((i, score)),
-                                 error_callback=lambda err, i=i: results.put((i, err)))
+            if i is None:
+                return False
+            running.add(i)
+            pool.apply_async(train, (jobs[i],), callback=lambda score, i=i: results.put((i, score)),
+                             error_callback=lambda err, i=i: results.put((i, err)))
+            return True
 
         while not can_settle(0):
-            while len(running) < processes and not can_settle(len(running)) and len(running) + len(finished) < len(jobs):
-                start()
+            while len(running) < processes and not can_settle(len(running)) and start():
+                pass
             if not running:  # every job has finished and the verdict is still open (need > jobs)
                 break
             i, score = _next(results)

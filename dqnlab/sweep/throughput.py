@@ -35,8 +35,8 @@ from dqnlab.config import Config
 # is dqn's times the ratio measured on a shared core on 2026-12-06 (dqn 207.1 and 211.4 sps,
 # per transition 33.4: 0.160), so re-measure by hand (`measure` with
 # implicit_quantile.fractions=per_transition).
-QR_SPS, IQN_SPS = 167.9, 86.8
-IQN_PER_TRANSITION_SPS = round(288.8 * 0.160, 1)
+CLASSIC_2X512_DQN_SPS, QR_SPS, IQN_SPS = 288.8, 167.9, 86.8
+IQN_PER_TRANSITION_SPS = round(CLASSIC_2X512_DQN_SPS * 0.160, 1)
 
 MEASURED = "2026-12-06: `taskset -c 1 python -m dqnlab.sweep.throughput` on the idle 2-core dev machine (AMD EPYC, no GPU), torch 2.13.0 CPU, 1 thread"
 
@@ -75,7 +75,7 @@ def head_key(cfg: Config) -> tuple | None:
 # family, hidden sizes, batch, update period, device, dqn sps, rainbow sps, quantile heads' sps
 # (see MEASURED; the heads' rates: QR_SPS).
 TABLE: tuple[Throughput, ...] = (
-    Throughput("classic", (512, 512), 128, 2, "cpu", 288.8, 150.8,
+    Throughput("classic", (512, 512), 128, 2, "cpu", CLASSIC_2X512_DQN_SPS, 150.8,
                ((("quantile", 51), QR_SPS), (("implicit_quantile", 32, 32, 32, 64, 1), IQN_SPS),
                 (("implicit_quantile", 32, 32, 32, 64, 128), IQN_PER_TRANSITION_SPS))),
     Throughput("classic", (128, 128), 128, 2, "cpu", 1115.3, 389.6),
